@@ -1,0 +1,113 @@
+"""The checker: after each user turn, the state must equal the gold state after that turn, and
+every value the user asked for must have reached the user. Progress is the fraction of turns
+passed; the outcome is 1 only when all of them pass.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from .plan import lookup, resolve
+from .tool import ToolError
+
+
+@dataclass(frozen=True)
+class Gold:
+    states: list[dict]                          # the state after each turn
+    answers: list[list[list[re.Pattern]]]       # per turn, per required value: accepted forms
+    results: dict[str, Any]                     # every gold call's result, by call id
+
+
+def answer_forms(value: Any) -> list[list[str]]:
+    """The texts that count as telling the user ``value``: one requirement per scalar, each a
+    list of accepted spellings (a list value requires every element)."""
+    if isinstance(value, list):
+        return [forms for v in value for forms in answer_forms(v)]
+    if isinstance(value, bool):
+        return [["yes", "true"] if value else ["no", "false"]]
+    if isinstance(value, float):
+        return [sorted({f"{value:.2f}", f"{value:g}", repr(value)})]
+    if isinstance(value, (int, str)):
+        return [[str(value)]]
+    raise ValueError(f"an answer must be a scalar or a list of scalars, not {type(value).__name__}")
+
+
+def _pattern(text: str) -> re.Pattern:
+    # Word boundaries so that "12" is not found inside "112".
+    return re.compile(r"(?<![0-9A-Za-z])" + re.escape(text.lower()) + r"(?![0-9A-Za-z])")
+
+
+def run_gold(task) -> Gold:
+    from .domains import get_domain
+    from .task import TaskError
+
+    tools = get_domain(task.domain).tools
+    state = task.fresh_state()
+    results: dict[str, Any] = {}
+    states, answers = [], []
+    for t, turn in enumerate(task.turns):
+        for call in task.calls_in_turn(t):
+            try:
+                args = resolve(call["args"], results)
+                results[call["id"]] = json.loads(json.dumps(tools[call["tool"]](state, args)))
+            except (ToolError, KeyError, IndexError, TypeError) as exc:
+                raise TaskError(f"{task.id}: gold call {call['id']} ({call['tool']}) fails: {exc}") from exc
+        states.append(pickle.loads(pickle.dumps(state)))
+        required = []
+        for ref in turn["answers"]:
+            try:
+                value = lookup(results[ref["$ref"]], ref["path"])
+                required += [[_pattern(f) for f in forms] for forms in answer_forms(value)]
+            except (KeyError, IndexError, TypeError, ValueError) as exc:
+                raise TaskError(f"{task.id}: turn {t} answer {ref} is not a scalar result: {exc}") from exc
+        answers.append(required)
+    return Gold(states, answers, results)
+
+
+def turn_passed(task, turn: int, state: dict, said: str) -> bool:
+    """Did the agent's work in ``turn`` reach the gold state and tell the user what they asked?"""
+    gold = task.gold
+    if state != gold.states[turn]:
+        return False
+    said = said.lower()
+    return all(any(p.search(said) for p in forms) for forms in gold.answers[turn])
+
+
+@dataclass(frozen=True)
+class Score:
+    passed: tuple[bool, ...]
+
+    @property
+    def progress(self) -> float:
+        return sum(self.passed) / len(self.passed)
+
+    @property
+    def outcome(self) -> int:
+        return int(all(self.passed))
+
+
+def score_episode(task, turns: Iterable[dict]) -> Score:
+    """Judge a recorded episode: ``turns[i]`` holds ``calls`` (name, arguments) made during user
+    turn i and ``said``, the text the agent sent to the user. Calls are replayed on a fresh copy
+    of the task's world; refused or invalid calls change nothing, as in the environment."""
+    from .domains import get_domain
+
+    tools = get_domain(task.domain).tools
+    state = task.fresh_state()
+    passed = []
+    for t, turn in zip(range(len(task.turns)), turns):
+        for name, args in turn["calls"]:
+            tool = tools.get(name)
+            if tool is None:
+                continue
+            try:
+                tool(state, args)
+            except ToolError:
+                pass
+        passed.append(turn_passed(task, t, state, turn["said"]))
+    passed += [False] * (len(task.turns) - len(passed))
+    return Score(tuple(passed))

@@ -1,0 +1,70 @@
+"""Gold plans: concrete calls whose arguments may reference earlier calls' results.
+
+A reference is the JSON object ``{"$ref": "c2", "path": ["orders", 0, "order_id"]}``: the value
+at ``path`` inside the result of call ``c2``. References are the plan DAG's edges.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Iterator, Mapping
+
+import networkx as nx
+
+REF = "$ref"
+
+
+def is_ref(value: Any) -> bool:
+    return type(value) is dict and REF in value
+
+
+def refs_in(value: Any) -> Iterator[dict]:
+    """Every reference inside an argument value, depth first."""
+    if is_ref(value):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from refs_in(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from refs_in(v)
+
+
+def lookup(result: Any, path: list) -> Any:
+    for key in path:
+        result = result[key]
+    return result
+
+
+def resolve(value: Any, results: Mapping[str, Any]) -> Any:
+    """``value`` with every reference replaced by what it points at in ``results``."""
+    if is_ref(value):
+        return lookup(results[value[REF]], value.get("path", []))
+    if isinstance(value, dict):
+        return {k: resolve(v, results) for k, v in value.items()}
+    if isinstance(value, list):
+        return [resolve(v, results) for v in value]
+    return value
+
+
+def plan_graph(calls: list[dict]) -> nx.DiGraph:
+    """The call DAG: one node per call (tool, turn, args), an edge per data dependency."""
+    graph = nx.DiGraph()
+    for call in calls:
+        graph.add_node(call["id"], tool=call["tool"], turn=call["turn"], args=call["args"])
+        for ref in refs_in(call["args"]):
+            graph.add_edge(ref[REF], call["id"])
+    return graph
+
+
+def signature(graph: nx.DiGraph, turns: int) -> dict:
+    """Structural complexity: calls, depth, width, turns, tool multiset, WL hash by tool."""
+    generations = [len(g) for g in nx.topological_generations(graph)]
+    return {
+        "calls": graph.number_of_nodes(),
+        "depth": len(generations),
+        "width": max(generations, default=0),
+        "turns": turns,
+        "tools": sorted(Counter(nx.get_node_attributes(graph, "tool").values()).items()),
+        "wl_hash": nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool"),
+    }

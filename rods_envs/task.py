@@ -1,0 +1,144 @@
+"""Tasks: self-contained JSON, validated on load, with the gold plan as a networkx DAG."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import pickle
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+
+from .plan import REF, plan_graph, refs_in, signature
+
+
+class TaskError(ValueError):
+    """A task file or record that does not describe a valid task."""
+
+
+def _schema_path() -> Path:
+    packaged = resources.files("rods_tasks") / "schema" / "task.schema.json"
+    return Path(str(packaged))
+
+
+_VALIDATOR: jsonschema.Draft202012Validator | None = None
+
+
+def task_validator() -> jsonschema.Draft202012Validator:
+    global _VALIDATOR
+    if _VALIDATOR is None:
+        _VALIDATOR = jsonschema.Draft202012Validator(json.loads(_schema_path().read_text()))
+    return _VALIDATOR
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class Task:
+    """One task. Build with ``Task.from_dict`` (validates) and write back with ``to_dict``."""
+
+    def __init__(self, record: dict):
+        self.record = record
+        self.id: str = record["id"]
+        self.domain: str = record["domain"]
+        self.turns: list[dict] = record["turns"]
+        self.calls: list[dict] = record["plan"]
+
+    @classmethod
+    def from_dict(cls, record: Any, where: str = "task") -> "Task":
+        error = jsonschema.exceptions.best_match(task_validator().iter_errors(record))
+        if error is not None:
+            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
+            raise TaskError(f"{where}: schema violation at {path}: {error.message}")
+        _check_plan(record, where)
+        return cls(record)
+
+    def to_dict(self) -> dict:
+        return self.record
+
+    @cached_property
+    def key(self) -> str:
+        """Content hash: two tasks with the same content (ignoring id and lineage) share it."""
+        content = {k: v for k, v in self.record.items() if k not in ("id", "lineage", "meta")}
+        return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+
+    @cached_property
+    def graph(self):
+        return plan_graph(self.calls)
+
+    @cached_property
+    def signature(self) -> dict:
+        return signature(self.graph, len(self.turns))
+
+    @cached_property
+    def initial_blob(self) -> bytes:
+        # pickle round trips are the cheapest deep copy of a JSON-like state.
+        return pickle.dumps(self.record["initial_state"], protocol=pickle.HIGHEST_PROTOCOL)
+
+    def fresh_state(self) -> dict:
+        return pickle.loads(self.initial_blob)
+
+    def calls_in_turn(self, turn: int) -> list[dict]:
+        return [c for c in self.calls if c["turn"] == turn]
+
+    @cached_property
+    def gold(self):
+        """Per-turn gold states and answers, computed once (GRPO replays a task many times)."""
+        from .checker import run_gold
+        return run_gold(self)
+
+    def __repr__(self) -> str:
+        return f"Task({self.id!r}, domain={self.domain!r}, turns={len(self.turns)}, calls={len(self.calls)})"
+
+
+def _check_plan(record: dict, where: str) -> None:
+    """What the schema cannot say: tools exist, references point backwards, turns are in range."""
+    from .domains import DOMAINS
+
+    domain = DOMAINS.get(record["domain"])
+    if domain is None:
+        raise TaskError(f"{where}: unknown domain {record['domain']!r}; known: {sorted(DOMAINS)}")
+    seen: dict[str, int] = {}
+    last_turn = 0
+    n_turns = len(record["turns"])
+    for call in record["plan"]:
+        cid = call["id"]
+        if cid in seen:
+            raise TaskError(f"{where}: duplicate call id {cid!r}")
+        if call["tool"] not in domain.tools:
+            raise TaskError(f"{where}: call {cid!r} uses unknown tool {call['tool']!r}")
+        if not last_turn <= call["turn"] < n_turns:
+            raise TaskError(f"{where}: call {cid!r} has turn {call['turn']} out of order or range")
+        last_turn = call["turn"]
+        for ref in refs_in(call["args"]):
+            if ref.get(REF) not in seen:
+                raise TaskError(f"{where}: call {cid!r} references {ref.get(REF)!r}, not an earlier call")
+        seen[cid] = call["turn"]
+    for t, turn in enumerate(record["turns"]):
+        for ref in turn["answers"]:
+            if seen.get(ref[REF], n_turns) > t:
+                raise TaskError(f"{where}: turn {t} answer references {ref[REF]!r}, not a call up to that turn")
+
+
+def load_tasks(path: str | Path) -> list[Task]:
+    """Read a JSONL file of tasks; any corrupt line is reported with its line number."""
+    path = Path(path)
+    tasks = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TaskError(f"{path}: cannot read task file: {exc}") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{number}"
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError) as exc:
+            raise TaskError(f"{where}: not valid JSON: {exc}") from exc
+        tasks.append(Task.from_dict(record, where))
+    return tasks

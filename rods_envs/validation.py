@@ -1,0 +1,116 @@
+"""Argument validation: jsonschema decides, a compiled acceptor skips it on the common valid case.
+
+jsonschema walks a schema generically and costs tens of microseconds per call, which dominates a
+tool-call step. Tool signatures use a small subset of JSON Schema, so each one is compiled once
+into a closure that can only *accept*: whenever it is unsure or says no, the jsonschema validator
+is asked, and its verdict (and error message) is the one returned. The acceptor is therefore
+sound by construction as long as it never accepts what jsonschema rejects, a property the tests
+check with hypothesis.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import jsonschema
+
+Acceptor = Callable[[Any], bool]
+
+_SIMPLE_TYPES = {
+    "string": lambda x: type(x) is str,
+    "integer": lambda x: type(x) is int,
+    "number": lambda x: type(x) is int or type(x) is float,
+    "boolean": lambda x: type(x) is bool,
+    "null": lambda x: x is None,
+}
+_KNOWN = {"type", "properties", "required", "additionalProperties", "items", "enum", "minimum",
+          "maximum", "minLength", "maxLength", "minItems", "maxItems", "description", "x-semantic",
+          "default", "title"}
+
+
+def _compile(schema: dict) -> Acceptor | None:
+    """A closure accepting a subset of the instances ``schema`` accepts, or None if unsupported."""
+    if set(schema) - _KNOWN:
+        return None
+    kind = schema.get("type")
+    checks: list[Acceptor] = []
+    if kind in _SIMPLE_TYPES:
+        checks.append(_SIMPLE_TYPES[kind])
+    elif kind == "array":
+        checks.append(lambda x: type(x) is list)
+        if "items" in schema:
+            item = _compile(schema["items"])
+            if item is None:
+                return None
+            checks.append(lambda x: all(item(v) for v in x))
+        if "minItems" in schema:
+            checks.append(lambda x, n=schema["minItems"]: len(x) >= n)
+        if "maxItems" in schema:
+            checks.append(lambda x, n=schema["maxItems"]: len(x) <= n)
+    elif kind == "object":
+        props = {}
+        for name, sub in schema.get("properties", {}).items():
+            props[name] = _compile(sub)
+            if props[name] is None:
+                return None
+        required = tuple(schema.get("required", ()))
+        closed = schema.get("additionalProperties", True) is False
+        if not isinstance(schema.get("additionalProperties", True), bool):
+            return None
+
+        def check_object(x, props=props, required=required, closed=closed):
+            if type(x) is not dict:
+                return False
+            for key in required:
+                if key not in x:
+                    return False
+            for key, value in x.items():
+                sub = props.get(key)
+                if sub is None:
+                    if closed:
+                        return False
+                elif not sub(value):
+                    return False
+            return True
+
+        checks.append(check_object)
+    elif kind is not None:
+        return None
+    if "enum" in schema:
+        allowed = schema["enum"]
+        # `==` treats 1 and True alike where JSON Schema does not; compare types too.
+        checks.append(lambda x: any(type(x) is type(a) and x == a for a in allowed))
+    if "minimum" in schema:
+        checks.append(lambda x, m=schema["minimum"]: x >= m)
+    if "maximum" in schema:
+        checks.append(lambda x, m=schema["maximum"]: x <= m)
+    if "minLength" in schema:
+        checks.append(lambda x, n=schema["minLength"]: len(x) >= n)
+    if "maxLength" in schema:
+        checks.append(lambda x, n=schema["maxLength"]: len(x) <= n)
+    if len(checks) == 1:
+        return checks[0]
+    return lambda x: all(check(x) for check in checks)
+
+
+class ArgumentValidator:
+    """Validates tool arguments against a JSON Schema; ``error(args)`` is None when they are valid."""
+
+    def __init__(self, schema: dict):
+        jsonschema.Draft202012Validator.check_schema(schema)
+        self.schema = schema
+        self._validator = jsonschema.Draft202012Validator(schema)
+        self._accept = _compile(schema)
+
+    def error(self, instance: Any) -> str | None:
+        if self._accept is not None:
+            try:
+                if self._accept(instance):
+                    return None
+            except TypeError:  # a comparison the acceptor cannot make: let jsonschema judge
+                pass
+        error = jsonschema.exceptions.best_match(self._validator.iter_errors(instance))
+        if error is None:
+            return None
+        where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+        return f"{where}: {error.message}"
