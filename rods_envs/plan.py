@@ -6,6 +6,7 @@ at ``path`` inside the result of call ``c2``. References are the plan DAG's edge
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
 from typing import Any, Iterator, Mapping
 
@@ -57,6 +58,12 @@ def plan_graph(calls: list[dict]) -> nx.DiGraph:
     return graph
 
 
+def _wl_hash(graph: nx.DiGraph) -> str:
+    with warnings.catch_warnings():  # networkx notes that its directed hashes changed in 3.5
+        warnings.simplefilter("ignore", UserWarning)
+        return nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool")
+
+
 def signature(graph: nx.DiGraph, turns: int) -> dict:
     """Structural complexity: calls, depth, width, turns, tool multiset, WL hash by tool."""
     generations = [len(g) for g in nx.topological_generations(graph)]
@@ -66,5 +73,5 @@ def signature(graph: nx.DiGraph, turns: int) -> dict:
         "width": max(generations, default=0),
         "turns": turns,
         "tools": sorted(Counter(nx.get_node_attributes(graph, "tool").values()).items()),
-        "wl_hash": nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool"),
+        "wl_hash": _wl_hash(graph),
     }

@@ -1,0 +1,1 @@
+"""rods agents: policies, evaluation and (with the `train` extra) the RODS training loop."""

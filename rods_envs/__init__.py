@@ -1,0 +1,25 @@
+"""rods environments: multi-turn tool-use tasks as Gymnasium environments.
+
+>>> import gymnasium as gym, rods_envs
+>>> env = gym.make("rods/Retail-v0", split="test")
+>>> observation, info = env.reset(seed=0)
+"""
+
+import gymnasium as gym
+
+from .domains import DOMAINS, get_domain
+from .env import ToolUseEnv
+from .oracle import OraclePolicy
+from .suite import Suite, load_suite
+from .task import Task, TaskError, load_tasks
+
+ENV_IDS = {"retail": "rods/Retail-v0", "travel": "rods/Travel-v0", "files": "rods/Files-v0",
+           "cloudops": "rods/CloudOps-v0"}
+
+for _domain, _env_id in ENV_IDS.items():
+    if _env_id not in gym.registry:
+        gym.register(id=_env_id, entry_point="rods_envs.env:ToolUseEnv", kwargs={"domain": _domain},
+                     disable_env_checker=False)
+
+__all__ = ["DOMAINS", "ENV_IDS", "OraclePolicy", "Suite", "Task", "TaskError", "ToolUseEnv",
+           "get_domain", "load_suite", "load_tasks"]
