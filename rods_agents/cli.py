@@ -50,7 +50,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except (ValueError, KeyError, OSError) as exc:
+    except (ValueError, KeyError, OSError, ImportError, AttributeError) as exc:
         print(f"rods {args.command}: error: {exc}", file=sys.stderr)
         return 2
 

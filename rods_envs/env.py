@@ -53,6 +53,7 @@ from .tool import ToolError
 from .user import ScriptedUser
 
 MAX_OBSERVATION_CHARS = 65_536
+_to_json = json.JSONEncoder(ensure_ascii=False).encode  # one encoder, not one per call
 GIVE_UP = "###STOP###"
 
 
@@ -68,7 +69,7 @@ def render_messages(messages: list[dict]) -> str:
 
 
 class ToolUseEnv(gym.Env):
-    metadata = {"render_modes": ["ansi"], "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
+    metadata = {"render_modes": ["ansi"], "render_fps": 1, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
 
     def __init__(self, domain: str, suite: str = "rods-v1", split: str = "train",
                  reward_mode: str = "progress", max_steps: int = 64, user=None,
@@ -159,7 +160,7 @@ class ToolUseEnv(gym.Env):
     def _assistant_calls(self, calls: list[Call]) -> dict:
         return {"role": "assistant", "content": "", "tool_calls": [
             {"id": c.id, "type": "function",
-             "function": {"name": c.name, "arguments": json.dumps(c.arguments, ensure_ascii=False)}}
+             "function": {"name": c.name, "arguments": _to_json(c.arguments)}}
             for c in calls]}
 
     def _run(self, call: Call) -> dict:
@@ -173,7 +174,7 @@ class ToolUseEnv(gym.Env):
             else:
                 self.trajectory[-1]["calls"].append((call.name, call.arguments))
                 try:
-                    content = json.dumps(tool(self.state, call.arguments), ensure_ascii=False)
+                    content = _to_json(tool(self.state, call.arguments))
                 except ToolError as exc:
                     content = f"Error: {exc}"
                 except Exception as exc:  # a tool bug must not end the learner's run
