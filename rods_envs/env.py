@@ -101,9 +101,9 @@ class ToolUseEnv(gym.Env):
         self.turn, self.steps, self._call_count = 0, 0, 0
         self.passed: list[bool] = []
         self.trajectory = [{"calls": [], "said": ""}]
-        self.messages: list[dict] = []
         self.done = False
         opening = [self._user_says(self.user.instruction(0))]
+        self.messages: list[dict] = list(opening)
         return render_messages(opening), self._info(opening)
 
     def step(self, action: Any):

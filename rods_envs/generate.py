@@ -90,7 +90,8 @@ def write_suite(out: Path, name: str, splits: dict[str, list[Task]], seed: int) 
     manifest = {"name": name, "generator": "rods_envs.generate", "seed": seed, "splits": {}}
     for split, tasks in splits.items():
         path = out / f"{split}.jsonl"
-        text = "".join(json.dumps(t.to_dict(), ensure_ascii=False, sort_keys=True) + "\n" for t in tasks)
+        # Key order is kept as built: tools list entities in creation (insertion) order.
+        text = "".join(json.dumps(t.to_dict(), ensure_ascii=False) + "\n" for t in tasks)
         path.write_text(text, encoding="utf-8")
         manifest["splits"][split] = {
             "file": path.name, "count": len(tasks), "sha256": hashlib.sha256(text.encode()).hexdigest(),

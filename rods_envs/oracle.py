@@ -12,7 +12,7 @@ import json
 from typing import Any, Mapping
 
 from .checker import answer_forms
-from .plan import lookup, resolve
+from .plan import resolve
 
 
 class OraclePolicy:
@@ -41,7 +41,7 @@ class OraclePolicy:
             return f"Could you tell me your {item}?"
         if kind == "call":
             self.pending = item["id"]
-            call = {"name": item["tool"], "arguments": resolve(item["args"], self.results)}
+            call = {"name": item["tool"], "arguments": self._resolve(item["args"])}
             if self.action_format == "dict":
                 return {"role": "assistant", "content": "", "tool_calls": [
                     {"id": item["id"], "type": "function",
@@ -49,15 +49,23 @@ class OraclePolicy:
             return json.dumps(call)
         return self._reply()
 
+    def _resolve(self, value):
+        try:
+            return resolve(value, self.results)
+        except (KeyError, IndexError, TypeError):
+            # An earlier call failed or saw another world (a subclass spoiled it): use the gold value.
+            return resolve(value, self.task.gold.results)
+
     def _collect(self, messages: list[dict]) -> None:
         for m in messages:
             if m["role"] == "tool" and self.pending is not None:
-                self.results[self.pending] = json.loads(m["content"])
+                if not m["content"].startswith("Error:"):
+                    self.results[self.pending] = json.loads(m["content"])
                 self.pending = None
 
     def _reply(self) -> str:
         told = []
         for ref in self.task.turns[self.turn]["answers"]:
-            value = lookup(self.results[ref["$ref"]], ref["path"])
+            value = self._resolve(ref)
             told += [forms[0] for forms in answer_forms(value)]
         return "Done. " + ", ".join(told) if told else "All done."

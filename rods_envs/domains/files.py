@@ -485,13 +485,19 @@ def _line(b: TaskBuilder) -> str:
 
 def _unique_word_file(b: TaskBuilder, top: str, suffix: str = "") -> tuple[str, str]:
     """A word found (as a substring, like grep) in exactly one file under ``top``, and that file."""
-    files = [p for p in _files_under(b.state, top) if p.endswith(suffix)]
+    contents = {p: b.state["nodes"][p]["content"] for p in _files_under(b.state, top)}
     options = []
     for word in WORDS:
-        holders = [p for p in _files_under(b.state, top) if word in b.state["nodes"][p]["content"]]
-        if len(holders) == 1 and holders[0] in files:
+        holders = [p for p, content in contents.items() if word in content]
+        if len(holders) == 1 and holders[0].endswith(suffix):
             options.append((word, holders[0]))
     return b.pick(options)
+
+
+def _not_undone(b: TaskBuilder) -> bool:
+    """A deletion that only removes what earlier turns created puts the world back as it began,
+    and then doing nothing at all would pass the turn: drop such turns."""
+    return b.state != b.initial
 
 
 def _answer_listing(b: TaskBuilder, listing) -> None:
@@ -503,7 +509,7 @@ def go_and_list(b: TaskBuilder) -> bool:
     """cd into a directory (the user stays there) and list it: depth 2."""
     directory = b.pick(d for d in _home_dirs(b) if _children(b.state, d) and d != b.state["cwd"])
     where = _tilde(directory)
-    told = b.fact("directory", where, "The directory is {}.")
+    told = b.fact("folder", where, "The folder is {}.")
     b.say(b.pick(["I want to work in {} from now on: please go there and tell me what's in it.",
                   "Switch to {} (I'll stay there) and list everything it contains."]).format(where)
           if told else
@@ -520,8 +526,7 @@ def count_lines(b: TaskBuilder) -> bool:
     unit = b.pick(["lines", "words"])
     counted = b.call("wc", path=path)
     told = b.fact("file", path, "The file is {}.")
-    b.say(f"How many {unit} are in {path}?" if told else f"How many {unit} does one of my files have? ")
-    b.say(told)
+    b.say(f"How many {unit} are in {path}?" if told else f"How many {unit} does one of my files have?")
     b.answer(counted[unit])
     return True
 
@@ -530,8 +535,9 @@ def last_log_line(b: TaskBuilder) -> bool:
     """tail/head of a log: depth 1."""
     path = _tilde(b.pick(f for f in _home_files(b, ".log") if b.state["nodes"][f]["content"]))
     first = bool(b.rng.random() < 0.4)
-    b.say(f"What's the {'first' if first else 'last'} line of my log ")
-    b.say(b.fact("log file", path, "{}") + "? Quote it exactly.")
+    told = b.fact("log file", path, "The log file is {}.")
+    b.say(f"What's the {'first' if first else 'last'} line of {path if told else 'one of my log files'}? "
+          "Quote it exactly.")
     shown = b.call("head" if first else "tail", path=path, lines=1)
     b.answer(shown["lines"][0])
     return True
@@ -549,7 +555,6 @@ def backup_copy(b: TaskBuilder) -> bool:
         b.say(f"Put a backup copy of {what} into ~/archive, keeping the name {name}. ")
     else:
         b.say(f"Make a backup copy of {what} next to the original, named {name}.bak. ")
-    b.say(told)
     b.call("cp", source=_tilde(source), destination=destination)
     return True
 
@@ -563,8 +568,9 @@ def write_in_new_dir(b: TaskBuilder) -> bool:
         directory = posixpath.join(directory, b.pick(["2024", "v2", "inbox"]))
     name, content = b.pick(NEW_FILES), _line(b)
     where, path = _tilde(directory), _tilde(posixpath.join(directory, name))
+    told = b.fact("content", content, 'The content is exactly "{}".')
     b.say(f"Create the folder {where} and, inside it, a file named {name} ")
-    b.say(b.fact("content", content, 'containing exactly "{}".') or "with the content I'll give you.")
+    b.say(f'containing exactly "{content}".' if told else "with the content I'll give you.")
     b.call("mkdir", path=where, parents=nested)
     b.call("write_file", path=path, content=content)
     return True
@@ -574,8 +580,12 @@ def append_line(b: TaskBuilder) -> bool:
     """append_file to a note: depth 1."""
     path = _tilde(b.pick(f for f in _home_files(b) if f.endswith((".txt", ".md"))))
     line = _line(b)
-    b.say(b.pick(["Add the line \"{}\" at the end of {}.", "Append \"{}\" as a new last line of {}."])
-          .format(line, path))
+    told = b.fact("line", line, 'The line is "{}".')
+    if told:
+        b.say(b.pick(['Add the line "{}" at the end of {}.', 'Append "{}" as a new last line of {}.'])
+              .format(line, path))
+    else:
+        b.say(f"I'd like to add a line at the end of {path}; I'll tell you which.")
     b.call("append_file", path=path, text=line)
     return True
 
@@ -586,8 +596,9 @@ def write_here(b: TaskBuilder) -> bool:
     if not _within(cwd, HOME):
         return False
     name, content = _free_name(b, cwd, NEW_FILES), _line(b)
+    told = b.fact("content", content, 'The content is exactly "{}".')
     b.say(f"Right here in the folder I'm in, create a file named {name} ")
-    b.say(b.fact("content", content, 'containing exactly "{}".') or "with the text I'll give you.")
+    b.say(f'containing exactly "{content}".' if told else "with the content I'll give you.")
     written = b.call("write_file", path=name, content=content)
     if b.rng.random() < 0.5:
         b.say(" Then tell me its full path.")
@@ -599,10 +610,12 @@ def rename_file(b: TaskBuilder) -> bool:
     """mv within the same directory: depth 1."""
     source = b.pick(_home_files(b))
     stem, dot, ext = posixpath.basename(source).rpartition(".")
+    if not dot:
+        stem, ext = ext, ""
     new_name = f"{stem}-{b.pick(['final', 'v2', 'old', 'draft'])}{dot}{ext}"
     if posixpath.join(posixpath.dirname(source), new_name) in b.state["nodes"]:
         return False
-    told = b.fact("file", _tilde(source), "It's {}.")
+    told = b.fact("file", _tilde(source), "The file is {}.")
     b.say(f"Rename {_tilde(source)} to {new_name}, same folder." if told
           else f"Please rename one of my files to {new_name}, keeping it in the same folder.")
     b.call("mv", source=_tilde(source), destination=_tilde(posixpath.join(posixpath.dirname(source), new_name)))
@@ -612,10 +625,9 @@ def rename_file(b: TaskBuilder) -> bool:
 def disk_usage(b: TaskBuilder) -> bool:
     """du of a directory: depth 1."""
     directory = _tilde(b.pick(d for d in _home_dirs(b) if _files_under(b.state, d)))
-    told = b.fact("directory", directory, "The directory is {}.")
+    told = b.fact("folder", directory, "The folder is {}.")
     b.say(f"How many bytes do the files in {directory} take up altogether?" if told
-          else "How many bytes do the files in one of my folders take up altogether? ")
-    b.say(told)
+          else "How many bytes do the files in one of my folders take up altogether?")
     b.answer(b.call("du", path=directory)["bytes"])
     return True
 
@@ -627,7 +639,7 @@ def remove_dir(b: TaskBuilder) -> bool:
     b.say(b.pick(["I don't need {} any more: delete it with everything inside.",
                   "Please remove the folder {} and all of its contents."]).format(_tilde(directory)))
     b.call("rm", path=_tilde(directory), recursive=True)
-    return True
+    return _not_undone(b)
 
 
 def _extension_groups(b: TaskBuilder, low: int, high: int) -> list[tuple[str, str]]:
@@ -644,17 +656,17 @@ def delete_by_extension(b: TaskBuilder) -> bool:
     """find '*.ext' then rm each match: depth 2."""
     directory, ext = b.pick(g for g in _extension_groups(b, 1, 4) if g[0] != HOME)
     where = _tilde(directory)
-    told = b.fact("directory", where, "It's {}.")
+    told = b.fact("folder", where, "The folder is {}.")
     b.say(f"Find every {ext} file under {where} (subfolders included) and delete them all." if told
-          else f"Find every {ext} file under one of my folders (subfolders included) and delete them all. ")
-    b.say(told)
+          else f"Find every {ext} file under one of my folders (subfolders included) and delete them all.")
     found = b.call("find", path=where, name=f"*{ext}", type="file")
     for match in found["matches"]:
         b.call("rm", path=match["path"])
     if b.rng.random() < 0.5:
         b.say(" How many did you delete?")
         b.answer(found["count"])
-    return True
+        return True
+    return _not_undone(b)
 
 
 def gather_by_extension(b: TaskBuilder) -> bool:
@@ -684,7 +696,7 @@ def archive_by_word(b: TaskBuilder) -> bool:
     told = b.fact("word", word, 'The word is "{}".')
     b.say(f'Exactly one file in my home folder mentions "{word}". ' if told
           else "Exactly one file in my home folder mentions a certain word. ")
-    b.say(told + " Move that file into ~/archive.")
+    b.say("Move that file into ~/archive.")
     found = b.call("grep", pattern=word, path="~")
     moved = b.call("mv", source=found["matches"][0]["path"], destination="~/archive")
     if b.rng.random() < 0.5:
@@ -702,7 +714,7 @@ def visit_file_folder(b: TaskBuilder) -> bool:
     told = b.fact("file name", name, "The file is called {}.")
     b.say(f"Somewhere in my home folder there's a file called {name}. " if told
           else "I'm looking for a file somewhere in my home folder. ")
-    b.say(told + " Take me to the folder it is in (I'll keep working there) and list everything in that folder.")
+    b.say("Take me to the folder it is in (I'll keep working there) and list everything in that folder.")
     found = b.call("find", path="~", name=name)
     moved = b.call("cd", path=found["matches"][0]["dir"])
     _answer_listing(b, b.call("ls", path=moved["cwd"]))
@@ -721,7 +733,7 @@ def review_log_copy(b: TaskBuilder) -> bool:
     told = b.fact("word", word, 'The word is "{}".')
     b.say(f'One log file under ~/logs mentions "{word}". ' if told
           else "One log file under ~/logs mentions a word I have in mind. ")
-    b.say(told + f' Copy that log into ~/archive, add the line "{note}" at the end of the copy '
+    b.say(f'Copy that log into ~/archive, add the line "{note}" at the end of the copy '
           "(leave the original alone), and tell me how many lines the copy has then.")
     found = b.call("grep", pattern=word, path="~/logs")
     copied = b.call("cp", source=found["matches"][0]["path"], destination="~/archive")
