@@ -20,7 +20,8 @@ _TOKEN = re.compile(r"[#\w][\w.@/+-]*")
 
 
 class RandomPolicy:
-    """Calls a random tool with arguments drawn from words seen in the dialogue, or ends its turn.
+    """Calls a random tool with arguments drawn from words seen in the dialogue, or ends its turn
+    saying a few such words.
 
     Arguments follow each parameter's JSON Schema (enums, types, arrays), so most calls are
     well-formed and some even succeed: a floor any learned policy must clear.
@@ -38,7 +39,8 @@ class RandomPolicy:
         for m in info["messages"]:
             self.words += _TOKEN.findall(m["content"])[:200]
         if self.rng.random() < self.end_turn_prob:
-            return "Okay, that's done."
+            said = [self.words[int(i)] for i in self.rng.integers(len(self.words), size=3)] if self.words else []
+            return "Okay, that's done: " + " ".join(said)
         tool = info["tools"][int(self.rng.integers(len(info["tools"])))]["function"]
         params = tool["parameters"]
         args = {name: self._value(params["properties"][name]) for name in params.get("required", [])}

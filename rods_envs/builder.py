@@ -10,13 +10,13 @@ with the earlier call, because the user never states it.
 from __future__ import annotations
 
 import json
-import pickle
 from typing import Any, Callable
 
 import numpy as np
 
 from .domain import Domain
 from .plan import REF
+from .state import copy_state
 from .tool import ToolError
 
 
@@ -65,16 +65,12 @@ def _concrete(value: Any) -> Any:
     return value
 
 
-def _copy(value: Any) -> Any:
-    return pickle.loads(pickle.dumps(value))
-
-
 class TaskBuilder:
     def __init__(self, domain: Domain, world: dict, rng: np.random.Generator):
         json.dumps(world)  # worlds must be JSON: tasks carry them verbatim
         self.domain, self.rng = domain, rng
-        self.initial = _copy(world)
-        self.state = _copy(world)
+        self.initial = copy_state(world)
+        self.state = copy_state(world)
         self.calls: list[dict] = []
         self.turns: list[dict] = []
         self._turn: dict | None = None
@@ -117,7 +113,7 @@ class TaskBuilder:
     # -- used by the suite generator and the synthesizer --------------------------------------
     def add_turn(self, scenario: Callable[["TaskBuilder"], bool], withhold: bool = False) -> bool:
         """Run one scenario as the next user turn; on failure leave the builder as it was."""
-        saved = (_copy(self.state), len(self.calls))
+        saved = (copy_state(self.state), len(self.calls))
         self._turn = {"instruction": "", "facts": [], "answers": []}
         self._withhold = withhold
         try:

@@ -6,18 +6,19 @@ passed; the outcome is 1 only when all of them pass.
 from __future__ import annotations
 
 import json
-import pickle
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
 from .plan import lookup, resolve
+from .state import copy_state
 from .tool import ToolError
 
 
 @dataclass(frozen=True)
 class Gold:
     states: list[dict]                          # the state after each turn
+    unchanged: list[bool]                       # did turn t leave the gold state as it found it?
     answers: list[list[list[re.Pattern]]]       # per turn, per required value: accepted forms
     results: dict[str, Any]                     # every gold call's result, by call id
 
@@ -48,15 +49,17 @@ def run_gold(task) -> Gold:
     tools = get_domain(task.domain).tools
     state = task.fresh_state()
     results: dict[str, Any] = {}
-    states, answers = [], []
+    states, answers, unchanged = [], [], []
     for t, turn in enumerate(task.turns):
+        before = states[-1] if states else task.record["initial_state"]
         for call in task.calls_in_turn(t):
             try:
                 args = resolve(call["args"], results)
                 results[call["id"]] = json.loads(json.dumps(tools[call["tool"]](state, args)))
             except (ToolError, KeyError, IndexError, TypeError) as exc:
                 raise TaskError(f"{task.id}: gold call {call['id']} ({call['tool']}) fails: {exc}") from exc
-        states.append(pickle.loads(pickle.dumps(state)))
+        states.append(copy_state(state))
+        unchanged.append(states[-1] == before)
         required = []
         for ref in turn["answers"]:
             try:
@@ -65,16 +68,19 @@ def run_gold(task) -> Gold:
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 raise TaskError(f"{task.id}: turn {t} answer {ref} is not a scalar result: {exc}") from exc
         answers.append(required)
-    return Gold(states, answers, results)
+    return Gold(states, unchanged, answers, results)
+
+
+def told(gold: Gold, turn: int, said: str) -> bool:
+    """Did every value the user asked for in ``turn`` appear in what the agent said?"""
+    said = said.lower()
+    return all(any(p.search(said) for p in forms) for forms in gold.answers[turn])
 
 
 def turn_passed(task, turn: int, state: dict, said: str) -> bool:
     """Did the agent's work in ``turn`` reach the gold state and tell the user what they asked?"""
     gold = task.gold
-    if state != gold.states[turn]:
-        return False
-    said = said.lower()
-    return all(any(p.search(said) for p in forms) for forms in gold.answers[turn])
+    return state == gold.states[turn] and told(gold, turn, said)
 
 
 @dataclass(frozen=True)
@@ -97,9 +103,12 @@ def score_episode(task, turns: Iterable[dict]) -> Score:
     from .domains import get_domain
 
     tools = get_domain(task.domain).tools
+    gold = task.gold
     state = task.fresh_state()
+    matched = True          # the state equals the gold state as the turn begins
     passed = []
     for t, turn in zip(range(len(task.turns)), turns):
+        wrote = False
         for name, args in turn["calls"]:
             tool = tools.get(name)
             if tool is None:
@@ -107,7 +116,13 @@ def score_episode(task, turns: Iterable[dict]) -> Score:
             try:
                 tool(state, args)
             except ToolError:
+                continue
+            except Exception:  # as in the env: a tool bug is an error, and may have changed state
                 pass
-        passed.append(turn_passed(task, t, state, turn["said"]))
+            wrote = wrote or tool.writes
+        # A turn without a successful write leaves the state as it was: when that state matched
+        # gold, it still matches exactly when the gold turn changed nothing either.
+        matched = state == gold.states[t] if wrote or not matched else gold.unchanged[t]
+        passed.append(matched and told(gold, t, turn["said"]))
     passed += [False] * (len(task.turns) - len(passed))
     return Score(tuple(passed))

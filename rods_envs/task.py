@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import pickle
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import jsonschema
 
 from .plan import REF, plan_graph, refs_in, signature
+from .state import freeze, thaw
 
 
 class TaskError(ValueError):
@@ -76,11 +76,10 @@ class Task:
 
     @cached_property
     def initial_blob(self) -> bytes:
-        # pickle round trips are the cheapest deep copy of a JSON-like state.
-        return pickle.dumps(self.record["initial_state"], protocol=pickle.HIGHEST_PROTOCOL)
+        return freeze(self.record["initial_state"])
 
     def fresh_state(self) -> dict:
-        return pickle.loads(self.initial_blob)
+        return thaw(self.initial_blob)
 
     def calls_in_turn(self, turn: int) -> list[dict]:
         return [c for c in self.calls if c["turn"] == turn]

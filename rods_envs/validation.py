@@ -88,9 +88,16 @@ def _compile(schema: dict) -> Acceptor | None:
         checks.append(lambda x, n=schema["minLength"]: len(x) >= n)
     if "maxLength" in schema:
         checks.append(lambda x, n=schema["maxLength"]: len(x) <= n)
-    if len(checks) == 1:
-        return checks[0]
-    return lambda x: all(check(x) for check in checks)
+    return _all_of(checks)
+
+
+def _all_of(checks: list[Acceptor]) -> Acceptor:
+    """One closure running ``checks`` in order (the type check first guards the others)."""
+    first, *rest = checks
+    if not rest:
+        return first
+    second = _all_of(rest)
+    return lambda x: first(x) and second(x)
 
 
 class ArgumentValidator:

@@ -71,6 +71,7 @@ When the last turn is judged, when the agent gives up, or on the environment's s
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from itertools import islice
 
@@ -175,9 +176,15 @@ def _new_id(state: dict, kind: str) -> str:
     return f"{PREFIX[kind]}-{number}"
 
 
+@functools.lru_cache(maxsize=4096)
+def _block(text: str) -> ipaddress.IPv4Network:
+    """A parsed CIDR block; cached, because parsing is the slowest step of network tools."""
+    return ipaddress.IPv4Network(text)
+
+
 def _cidr(text: str, shortest: int, longest: int) -> ipaddress.IPv4Network:
     try:
-        block = ipaddress.IPv4Network(text)
+        block = _block(text)
     except ValueError:
         raise ToolError(f"{text!r} is not a valid CIDR block (write it like 10.20.0.0/16)") from None
     if not shortest <= block.prefixlen <= longest:
@@ -384,7 +391,7 @@ def create_network(state, name, region, cidr):
     if not any(block.subnet_of(p) for p in PRIVATE):
         raise ToolError(f"{cidr} is not a private range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)")
     for other in state["networks"].values():
-        if other["region"] == region and block.overlaps(ipaddress.IPv4Network(other["cidr"])):
+        if other["region"] == region and block.overlaps(_block(other["cidr"])):
             raise ToolError(f"{cidr} overlaps network {other['name']} ({other['cidr']}) in {region}")
     _within_quota(state, networks=1)
     network_id = _new_id(state, "network")
@@ -417,10 +424,10 @@ def create_subnet(state, network_id, name, zone, cidr):
     if zone not in state["regions"][network["region"]]:
         raise ToolError(f"zone {zone!r} is not in the network's region {network['region']}")
     block = _cidr(cidr, 20, 28)
-    if not block.subnet_of(ipaddress.IPv4Network(network["cidr"])):
+    if not block.subnet_of(_block(network["cidr"])):
         raise ToolError(f"{cidr} is not inside the network's range {network['cidr']}")
     for s in siblings:
-        if block.overlaps(ipaddress.IPv4Network(s["cidr"])):
+        if block.overlaps(_block(s["cidr"])):
             raise ToolError(f"{cidr} overlaps subnet {s['name']} ({s['cidr']})")
     subnet_id = _new_id(state, "subnet")
     state["subnets"][subnet_id] = {"name": name, "network_id": network_id, "zone": zone, "cidr": str(block)}
@@ -442,7 +449,7 @@ def delete_subnet(state, subnet_id):
 
 def _free_address(state: dict, subnet_id: str) -> str:
     taken = {vm["private_ip"] for vm in state["vms"].values() if vm["subnet_id"] == subnet_id}
-    hosts = ipaddress.IPv4Network(state["subnets"][subnet_id]["cidr"]).hosts()
+    hosts = _block(state["subnets"][subnet_id]["cidr"]).hosts()
     next(hosts, None)  # the first host address is the subnet's gateway
     for host in hosts:
         if str(host) not in taken:

@@ -131,11 +131,14 @@ def _node(state: dict, path: str, kind: str | None = None) -> dict:
 
 def _subtree(state: dict, top: str) -> list[str]:
     """``top`` and everything below it, sorted."""
-    return sorted(p for p in state["nodes"] if _within(p, top))
+    prefix = top.rstrip("/") + "/"
+    return sorted(p for p in state["nodes"] if p == top or p.startswith(prefix))
 
 
 def _children(state: dict, directory: str) -> list[str]:
-    return sorted(p for p in state["nodes"] if p != "/" and posixpath.dirname(p) == directory)
+    prefix = directory.rstrip("/") + "/"
+    return sorted(p for p in state["nodes"]
+                  if p.startswith(prefix) and p != prefix and "/" not in p[len(prefix):])
 
 
 def _files_under(state: dict, top: str) -> list[str]:

@@ -51,14 +51,14 @@ FIRST = ["Ava", "Noah", "Mia", "Liam", "Zoe", "Omar", "Yara", "Ivan", "Lena", "K
 LAST = ["Garcia", "Chen", "Okafor", "Novak", "Silva", "Ito", "Haddad", "Kowalski", "Moreau", "Patel"]
 STREETS = ["Elm St", "Oak Ave", "Harbor Rd", "Mill Ln", "Cedar Ct", "Lake Dr"]
 CITIES = ["Springfield", "Riverton", "Fairview", "Lakeside"]
-CATALOG = {
-    "T-Shirt": ("apparel", {"color": ["red", "blue", "black"], "size": ["S", "M", "L"]}, 18.0),
+CATALOG = {  # name: (category, options, base price); few variants keep worlds small
+    "T-Shirt": ("apparel", {"color": ["red", "blue", "black"], "size": ["M", "L"]}, 18.0),
     "Hoodie": ("apparel", {"color": ["grey", "navy"], "size": ["M", "L"]}, 45.0),
-    "Running Shoes": ("footwear", {"color": ["white", "black"], "size": ["9", "10", "11"]}, 89.0),
+    "Running Shoes": ("footwear", {"color": ["white", "black"], "size": ["9", "10"]}, 89.0),
     "Water Bottle": ("outdoors", {"color": ["green", "steel"], "size": ["500ml", "1l"]}, 22.5),
-    "Desk Lamp": ("home", {"color": ["white", "brass"], "size": ["small", "large"]}, 39.0),
+    "Desk Lamp": ("home", {"color": ["white", "brass", "black"], "size": ["small"]}, 39.0),
     "Backpack": ("outdoors", {"color": ["olive", "black"], "size": ["20l", "30l"]}, 64.0),
-    "Headphones": ("electronics", {"color": ["black", "silver"], "size": ["standard"]}, 120.0),
+    "Headphones": ("electronics", {"color": ["black", "silver", "blue"], "size": ["standard"]}, 120.0),
     "Yoga Mat": ("fitness", {"color": ["purple", "teal"], "size": ["standard", "long"]}, 29.0),
 }
 STATUSES = ["pending", "pending", "processed", "shipped", "delivered", "delivered"]
@@ -316,7 +316,7 @@ def make_world(rng: np.random.Generator) -> dict:
         if rng.random() < 0.6:
             methods[f"pm_{c}_2"] = {"payment_method_id": f"pm_{c}_2", "customer_id": cid, "kind": "gift_card",
                                     "last4": "", "balance": float(rng.integers(0, 40)) * 5.0}
-        for _ in range(int(rng.integers(1, 4))):
+        for _ in range(int(rng.integers(1, 3))):
             number = 1001 + len(orders)
             chosen = rng.choice(list(products), size=int(rng.integers(1, 3)), replace=False)
             lines = []
