@@ -83,6 +83,9 @@ class ToolUseEnv(gym.Env):
             from .suite import load_suite
             tasks = load_suite(suite).split(split, domain=domain)
         self.tasks = list(tasks)
+        strangers = {t.domain for t in self.tasks} - {domain}
+        if strangers:
+            raise ValueError(f"a {domain} environment cannot run tasks of {sorted(strangers)}")
         if not self.tasks:
             raise ValueError(f"no {domain} tasks in suite {suite!r}, split {split!r}")
         self._by_id = {t.id: t for t in self.tasks}

@@ -85,6 +85,11 @@ def generate(domain_name: str, count: int, seed: int, prefix: str, seen: set[str
     return chosen
 
 
+def split_seed(seed: int, domain: str, split: str) -> int:
+    """Disjoint world seeds for every domain and split of a suite."""
+    return seed * 1000 + 10 * list(DOMAINS).index(domain) + ("train", "test").index(split)
+
+
 def write_suite(out: Path, name: str, splits: dict[str, list[Task]], seed: int) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     manifest = {"name": name, "generator": "rods_envs.generate", "seed": seed, "splits": {}}
@@ -117,10 +122,10 @@ def main(argv=None) -> None:
     splits: dict[str, list[Task]] = {"train": [], "test": []}
     seen: set[str] = set()
     rejected: collections.Counter = collections.Counter()
-    for i, name in enumerate(domains):
-        for j, (split, count) in enumerate((("train", args.train), ("test", args.test))):
-            seed = args.seed * 1000 + 10 * i + j  # disjoint world seeds per domain and split
-            splits[split] += generate(name, count, seed, f"{name}-{split}", seen, rejected)
+    for name in domains:
+        for split, count in (("train", args.train), ("test", args.test)):
+            splits[split] += generate(name, count, split_seed(args.seed, name, split), f"{name}-{split}",
+                                      seen, rejected)
     for split, tasks in splits.items():
         depths = collections.Counter(t.signature["depth"] for t in tasks)
         turns = collections.Counter(len(t.turns) for t in tasks)

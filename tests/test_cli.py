@@ -1,6 +1,11 @@
 import json
+from pathlib import Path
+
+import jsonschema
 
 from rods_agents.cli import main
+
+RESULTS_SCHEMA = json.loads((Path(__file__).parents[1] / "leaderboard/schema/results.schema.json").read_text())
 
 
 def test_eval_writes_results(tmp_path, capsys):
@@ -8,7 +13,9 @@ def test_eval_writes_results(tmp_path, capsys):
     assert main(["eval", "--policy", "oracle", "--split", "test", "--domain", "retail", "--trials", "2",
                  "--out", str(out)]) == 0
     results = json.loads(out.read_text())
+    jsonschema.validate(results, RESULTS_SCHEMA)
     assert results["summary"]["outcome"] == 1.0
+    assert len(results["episodes"]) == 2 * 55
     assert {e["trial"] for e in results["episodes"]} == {0, 1}
     assert "oracle on rods-v1/test" in capsys.readouterr().out
 
