@@ -25,6 +25,14 @@ class ToolError(Exception):
     """A call the domain refuses (a policy rule, a missing entity): shown to the agent, not raised."""
 
 
+def require(table: dict, key: str, what: str) -> dict:
+    """``table[key]``, or a ToolError naming the ``what`` that does not exist."""
+    try:
+        return table[key]
+    except (KeyError, TypeError):
+        raise ToolError(f"{what} {key!r} not found") from None
+
+
 def arg(semantic: str | None = None, type: str = "string", description: str = "", **schema) -> dict:
     """A JSON Schema for one value, tagged with its semantic type."""
     out = {"type": type, **schema}

@@ -16,23 +16,18 @@ from rods_envs.domains.cloudops import DOMAIN, MAX_DATA_DISKS
 from rods_envs.plan import plan_graph, signature
 from rods_envs.task import Task
 from rods_envs.tool import ToolError
+from tool_checks import checked_call, refused_call
 
 TOOLS = DOMAIN.tools
 RESULT_SCHEMAS = {name: jsonschema.Draft202012Validator(t.result) for name, t in TOOLS.items()}
 
 
 def run(state, tool_name, /, **args):
-    result = TOOLS[tool_name](state, args)
-    RESULT_SCHEMAS[tool_name].validate(json.loads(json.dumps(result)))
-    return result
+    return checked_call(TOOLS, state, tool_name, **args)
 
 
 def refused(state, tool_name, /, **args):
-    before = copy.deepcopy(state)
-    with pytest.raises(ToolError) as caught:
-        TOOLS[tool_name](state, args)
-    assert state == before, f"{tool_name} changed the state although it refused"
-    return str(caught.value)
+    return refused_call(TOOLS, state, tool_name, **args)
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from rods_envs.builder import TaskBuilder
 from rods_envs.domains.files import DOMAIN, HOME
 from rods_envs.task import Task
 from rods_envs.tool import ToolError
+from tool_checks import checked_call, refused_call
 
 TOOLS = DOMAIN.tools
 
@@ -25,17 +26,11 @@ def world():
 
 
 def run(state, tool_name, /, **args):
-    result = TOOLS[tool_name](state, args)
-    jsonschema.validate(json.loads(json.dumps(result)), TOOLS[tool_name].result)
-    return result
+    return checked_call(TOOLS, state, tool_name, **args)
 
 
 def refused(state, tool_name, /, **args):
-    before = copy.deepcopy(state)
-    with pytest.raises(ToolError) as caught:
-        TOOLS[tool_name](state, args)
-    assert state == before, f"{tool_name} changed the state although it refused"
-    return str(caught.value)
+    return refused_call(TOOLS, state, tool_name, **args)
 
 
 def check_tree(state):

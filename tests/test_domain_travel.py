@@ -12,22 +12,17 @@ from rods_envs.builder import TaskBuilder
 from rods_envs.domains.travel import DOMAIN, make_world
 from rods_envs.task import Task
 from rods_envs.tool import ToolError
+from tool_checks import checked_call, refused_call
 
 TOOLS = DOMAIN.tools
 
 
 def call(state, name, **args):
-    """Run a tool and check its result against the declared schema."""
-    result = TOOLS[name](state, args)
-    jsonschema.validate(json.loads(json.dumps(result)), TOOLS[name].result)
-    return result
+    return checked_call(TOOLS, state, name, **args)
 
 
 def refused(state, name, match, **args):
-    before = copy.deepcopy(state)
-    with pytest.raises(ToolError, match=match):
-        TOOLS[name](state, args)
-    assert state == before, f"refused {name} changed the state"
+    return refused_call(TOOLS, state, name, match=match, **args)
 
 
 @pytest.fixture

@@ -45,7 +45,7 @@ import numpy as np
 
 from ..builder import TaskBuilder
 from ..domain import Domain
-from ..tool import ToolError, arg, arr, obj, tool
+from ..tool import ToolError, arg, arr, obj, require, tool
 
 FIRST = ["Ava", "Noah", "Mia", "Liam", "Zoe", "Omar", "Yara", "Ivan", "Lena", "Kofi", "Sara", "Theo"]
 LAST = ["Garcia", "Chen", "Okafor", "Novak", "Silva", "Ito", "Haddad", "Kowalski", "Moreau", "Patel"]
@@ -74,13 +74,6 @@ ADDRESS = obj(street=arg(None, "string", "Street and number."), city=arg(None, "
               zip=arg("zip", "string"))
 MONEY = arg("amount", "number", "An amount in dollars.")
 ORDER_LINE = obj(item_id=ITEM, product_id=PRODUCT, name=arg("product_name"), price=MONEY)
-
-
-def _get(table: dict, key: str, what: str) -> dict:
-    try:
-        return table[key]
-    except KeyError:
-        raise ToolError(f"{what} {key!r} not found") from None
 
 
 def _order_view(order: dict) -> dict:
@@ -113,7 +106,7 @@ def find_customer_by_name_zip(state, first_name, last_name, zip):
 @tool("Get a customer's profile.", params={"customer_id": CUSTOMER},
       result=obj(customer_id=CUSTOMER, name=arg(None, "string"), email=EMAIL, address=ADDRESS))
 def get_customer(state, customer_id):
-    c = _get(state["customers"], customer_id, "customer")
+    c = require(state["customers"], customer_id, "customer")
     return {"customer_id": customer_id, "name": f"{c['first_name']} {c['last_name']}",
             "email": c["email"], "address": dict(c["address"])}
 
@@ -121,7 +114,7 @@ def get_customer(state, customer_id):
 @tool("List a customer's orders, oldest first.", params={"customer_id": CUSTOMER},
       result=obj(orders=arr(obj(order_id=ORDER, status=arg("order_status"), items=arr(arg("product_name"))))))
 def list_orders(state, customer_id):
-    _get(state["customers"], customer_id, "customer")
+    require(state["customers"], customer_id, "customer")
     return {"orders": [{"order_id": o["order_id"], "status": o["status"],
                         "items": [line["name"] for line in o["items"]]}
                        for o in state["orders"].values() if o["customer_id"] == customer_id]}
@@ -131,7 +124,7 @@ def list_orders(state, customer_id):
       result=obj(order_id=ORDER, customer_id=CUSTOMER, status=arg("order_status"), items=arr(ORDER_LINE),
                  total=MONEY, payment_method_id=PAYMENT, shipping_address=ADDRESS))
 def get_order(state, order_id):
-    return _order_view(_get(state["orders"], order_id, "order"))
+    return _order_view(require(state["orders"], order_id, "order"))
 
 
 @tool("Search products by (part of) their name.", params={"query": arg("product_name", "string", minLength=1)},
@@ -148,7 +141,7 @@ def search_products(state, query):
                  items=arr(obj(item_id=ITEM, color=arg(None, "string"), size=arg(None, "string"),
                                price=MONEY, available=arg(None, "boolean")))))
 def get_product(state, product_id):
-    p = _get(state["products"], product_id, "product")
+    p = require(state["products"], product_id, "product")
     return {"product_id": product_id, "name": p["name"], "category": p["category"],
             "items": [dict(item) for item in p["items"].values()]}
 
@@ -158,13 +151,13 @@ def get_product(state, product_id):
       result=obj(payment_methods=arr(obj(payment_method_id=PAYMENT, kind=arg(None, "string"),
                                          last4=arg(None, "string"), balance=MONEY))))
 def list_payment_methods(state, customer_id):
-    _get(state["customers"], customer_id, "customer")
+    require(state["customers"], customer_id, "customer")
     return {"payment_methods": [{k: v for k, v in pm.items() if k != "customer_id"}
                                 for pm in state["payment_methods"].values() if pm["customer_id"] == customer_id]}
 
 
 def _pending(state, order_id) -> dict:
-    order = _get(state["orders"], order_id, "order")
+    order = require(state["orders"], order_id, "order")
     if order["status"] != "pending":
         raise ToolError(f"order {order_id} is {order['status']}: only pending orders can be changed")
     return order
@@ -196,13 +189,13 @@ def modify_shipping_address(state, order_id, street, city, zip):
               "city": arg(None, "string", minLength=1), "zip": arg("zip", "string", minLength=1)},
       result=obj(customer_id=CUSTOMER, address=ADDRESS), writes=True)
 def update_customer_address(state, customer_id, street, city, zip):
-    customer = _get(state["customers"], customer_id, "customer")
+    customer = require(state["customers"], customer_id, "customer")
     customer["address"] = {"street": street, "city": city, "zip": zip}
     return {"customer_id": customer_id, "address": dict(customer["address"])}
 
 
 def _delivered_lines(state, order_id, item_ids) -> tuple[dict, list[dict]]:
-    order = _get(state["orders"], order_id, "order")
+    order = require(state["orders"], order_id, "order")
     if order["status"] != "delivered":
         raise ToolError(f"order {order_id} is {order['status']}: only delivered orders can be returned or exchanged")
     lines = {line["item_id"]: line for line in order["items"]}
@@ -226,7 +219,7 @@ def _refund(state, payment_method_id, amount) -> None:
       result=obj(return_id=arg("return_id"), refund=MONEY, status=arg("return_status")), writes=True)
 def return_items(state, order_id, item_ids, payment_method_id):
     order, lines = _delivered_lines(state, order_id, item_ids)
-    method = _get(state["payment_methods"], payment_method_id, "payment method")
+    method = require(state["payment_methods"], payment_method_id, "payment method")
     if payment_method_id != order["payment_method_id"] and (
             method["kind"] != "gift_card" or method["customer_id"] != order["customer_id"]):
         raise ToolError("refunds go to the original payment method or to the customer's own gift card")
@@ -251,7 +244,7 @@ def exchange_items(state, order_id, item_ids, new_item_ids, payment_method_id):
     order, lines = _delivered_lines(state, order_id, item_ids)
     if len(new_item_ids) != len(item_ids):
         raise ToolError("give exactly one new item for each item exchanged")
-    method = _get(state["payment_methods"], payment_method_id, "payment method")
+    method = require(state["payment_methods"], payment_method_id, "payment method")
     if method["customer_id"] != order["customer_id"]:
         raise ToolError("that payment method belongs to another customer")
     replacements = []
@@ -277,7 +270,7 @@ def exchange_items(state, order_id, item_ids, new_item_ids, payment_method_id):
 @tool("Get the status of a return.", params={"return_id": arg("return_id")},
       result=obj(return_id=arg("return_id"), order_id=ORDER, refund=MONEY, status=arg("return_status")))
 def get_return(state, return_id):
-    r = _get(state["returns"], return_id, "return")
+    r = require(state["returns"], return_id, "return")
     return {"return_id": return_id, "order_id": r["order_id"], "refund": r["refund"], "status": r["status"]}
 
 

@@ -57,7 +57,7 @@ import numpy as np
 
 from ..builder import TaskBuilder
 from ..domain import Domain
-from ..tool import ToolError, arg, arr, obj, tool
+from ..tool import ToolError, arg, arr, obj, require, tool
 
 AIRPORTS = {"JFK": "New York", "LAX": "Los Angeles", "SFO": "San Francisco", "ORD": "Chicago",
             "BOS": "Boston", "SEA": "Seattle", "MIA": "Miami", "DEN": "Denver"}
@@ -105,13 +105,6 @@ def _money(x: float) -> float:
     return round(float(x), 2)
 
 
-def _get(table: dict, key: str, what: str) -> dict:
-    try:
-        return table[key]
-    except KeyError:
-        raise ToolError(f"{what} {key!r} not found") from None
-
-
 def _flight_view(f: dict) -> dict:
     return {k: f[k] for k in ("flight_number", "origin", "destination", "date", "depart", "arrive")} | {
         "fares": dict(f["fares"])}
@@ -128,7 +121,7 @@ def _reservation_view(state: dict, r: dict) -> dict:
 
 
 def _booked(state: dict, reservation_id: str) -> dict:
-    r = _get(state["reservations"], reservation_id, "reservation")
+    r = require(state["reservations"], reservation_id, "reservation")
     if r["status"] != "booked":
         raise ToolError(f"reservation {reservation_id} is {r['status']}: cancelled reservations cannot be changed")
     return r
@@ -209,7 +202,7 @@ def search_flights(state, origin, destination, date):
 @tool("Get a flight's route, date, times and fares per cabin.", params={"flight_number": FLIGHT},
       result=FLIGHT_VIEW)
 def get_flight(state, flight_number):
-    return _flight_view(_get(state["flights"], flight_number.strip().upper(), "flight"))
+    return _flight_view(require(state["flights"], flight_number.strip().upper(), "flight"))
 
 
 @tool("Find a user's id from their email address.", params={"email": EMAIL}, result=obj(user_id=USER))
@@ -226,7 +219,7 @@ def find_user_by_email(state, email):
                  payment_methods=arr(obj(payment_id=PAYMENT, kind=arg(None, "string"),
                                          last4=arg(None, "string"), balance=MONEY))))
 def get_user(state, user_id):
-    u = _get(state["users"], user_id, "user")
+    u = require(state["users"], user_id, "user")
     return {"user_id": user_id, "name": u["name"], "email": u["email"], "membership": u["membership"],
             "payment_methods": [dict(m) for m in u["payment_methods"].values()]}
 
@@ -236,7 +229,7 @@ def get_user(state, user_id):
                                       destination=CODE, date=DATE, cabin=CABIN,
                                       status=arg("reservation_status")))))
 def list_reservations(state, user_id):
-    _get(state["users"], user_id, "user")
+    require(state["users"], user_id, "user")
     keys = ("reservation_id", "flight_number", "origin", "destination", "date", "cabin", "status")
     return {"reservations": [{k: v for k, v in _reservation_view(state, r).items() if k in keys}
                              for r in state["reservations"].values() if r["user_id"] == user_id]}
@@ -245,7 +238,7 @@ def list_reservations(state, user_id):
 @tool("Get a reservation: flight, cabin, passengers, seats, bags, payments and status.",
       params={"reservation_id": RESERVATION}, result=RESERVATION_VIEW)
 def get_reservation(state, reservation_id):
-    return _reservation_view(state, _get(state["reservations"], reservation_id, "reservation"))
+    return _reservation_view(state, require(state["reservations"], reservation_id, "reservation"))
 
 
 @tool("Book a flight for 1-4 passengers in one cabin, paid with one of the user's payment methods. "
@@ -255,8 +248,8 @@ def get_reservation(state, reservation_id):
               "insurance": arg(None, "boolean", "Buy travel insurance.")},
       result=obj(reservation_id=RESERVATION, status=arg("reservation_status"), charged=MONEY), writes=True)
 def book_reservation(state, user_id, flight_number, cabin, passengers, payment_id, insurance):
-    _get(state["users"], user_id, "user")
-    flight = _get(state["flights"], flight_number.strip().upper(), "flight")
+    require(state["users"], user_id, "user")
+    flight = require(state["flights"], flight_number.strip().upper(), "flight")
     names = [" ".join(p.split()) for p in passengers]
     if not all(names) or len({n.lower() for n in names}) != len(names):
         raise ToolError("passenger names must be distinct and not blank")
@@ -281,7 +274,7 @@ def book_reservation(state, user_id, flight_number, cabin, passengers, payment_i
       result=obj(flight_number=FLIGHT, cabin=CABIN, seats=arr(obj(
           seat=SEAT, position=arg(None, "string", enum=["window", "aisle"]), available=arg(None, "boolean")))))
 def get_seat_map(state, flight_number, cabin):
-    flight = _get(state["flights"], flight_number.strip().upper(), "flight")
+    flight = require(state["flights"], flight_number.strip().upper(), "flight")
     return {"flight_number": flight["flight_number"], "cabin": cabin,
             "seats": [{"seat": s, "position": POSITIONS[s[-1]], "available": s not in flight["taken"]}
                       for s in SEATS[_section(cabin)]]}
@@ -317,7 +310,7 @@ def select_seat(state, reservation_id, passenger, seat):
       result=obj(reservation_id=RESERVATION, free_bags=arg("bag_count", "integer"),
                  checked_bags=arg("bag_count", "integer"), extra_bag_fee=MONEY))
 def get_baggage_allowance(state, reservation_id):
-    r = _get(state["reservations"], reservation_id, "reservation")
+    r = require(state["reservations"], reservation_id, "reservation")
     return {"reservation_id": reservation_id, "free_bags": _free_bags(state, r),
             "checked_bags": r["checked_bags"], "extra_bag_fee": BAG_FEE}
 
@@ -357,7 +350,7 @@ def change_flight(state, reservation_id, flight_number, payment_id=None):
     r = _booked(state, reservation_id)
     if r["cabin"] == "basic_economy":
         raise ToolError("basic economy reservations cannot be changed")
-    new = _get(state["flights"], flight_number.strip().upper(), "flight")
+    new = require(state["flights"], flight_number.strip().upper(), "flight")
     old = state["flights"][r["flight_number"]]
     if new is old:
         raise ToolError(f"the reservation is already on {old['flight_number']}")
