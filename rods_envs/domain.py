@@ -27,6 +27,7 @@ class Domain:
     tools: Sequence[Tool]
     make_world: Callable[[np.random.Generator], dict]
     scenarios: Sequence[Scenario] = field(default_factory=tuple)
+    phrases: dict[str, list[str]] = field(default_factory=dict)   # tool -> user phrasings (synthesizer)
 
     def __post_init__(self):
         self.tools = {t.name: t for t in self.tools}

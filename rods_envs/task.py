@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cached_property
+from functools import cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
 from .plan import REF, plan_graph, refs_in, signature
 from .state import freeze, thaw
+from .validation import ArgumentValidator
 
 
 class TaskError(ValueError):
@@ -24,14 +23,9 @@ def _schema_path() -> Path:
     return Path(str(packaged))
 
 
-_VALIDATOR: jsonschema.Draft202012Validator | None = None
-
-
-def task_validator() -> jsonschema.Draft202012Validator:
-    global _VALIDATOR
-    if _VALIDATOR is None:
-        _VALIDATOR = jsonschema.Draft202012Validator(json.loads(_schema_path().read_text()))
-    return _VALIDATOR
+@lru_cache(maxsize=1)
+def task_validator() -> ArgumentValidator:
+    return ArgumentValidator(json.loads(_schema_path().read_text()), root_name="(root)")
 
 
 def canonical_json(value: Any) -> str:
@@ -50,10 +44,9 @@ class Task:
 
     @classmethod
     def from_dict(cls, record: Any, where: str = "task") -> "Task":
-        error = jsonschema.exceptions.best_match(task_validator().iter_errors(record))
-        if error is not None:
-            path = "/".join(str(p) for p in error.absolute_path) or "(root)"
-            raise TaskError(f"{where}: schema violation at {path}: {error.message}")
+        problem = task_validator().error(record)
+        if problem is not None:
+            raise TaskError(f"{where}: schema violation at {problem}")
         _check_plan(record, where)
         return cls(record)
 

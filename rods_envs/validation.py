@@ -10,6 +10,7 @@ check with hypothesis.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Callable
 
 import jsonschema
@@ -24,22 +25,37 @@ _SIMPLE_TYPES = {
     "null": lambda x: x is None,
 }
 _KNOWN = {"type", "properties", "required", "additionalProperties", "items", "enum", "minimum",
-          "maximum", "minLength", "maxLength", "minItems", "maxItems", "description", "x-semantic",
-          "default", "title"}
+          "maximum", "minLength", "maxLength", "minItems", "maxItems", "pattern", "$ref",
+          "description", "x-semantic", "default", "title", "$schema", "$id", "$defs"}
 
 
-def _compile(schema: dict) -> Acceptor | None:
+def _compile(schema: dict, root: dict | None = None) -> Acceptor | None:
     """A closure accepting a subset of the instances ``schema`` accepts, or None if unsupported."""
+    root = schema if root is None else root
     if set(schema) - _KNOWN:
         return None
+    if "$ref" in schema:
+        ref = schema["$ref"]
+        if set(schema) - {"$ref", "description", "title"} or not ref.startswith("#/$defs/"):
+            return None
+        target = root.get("$defs", {}).get(ref[len("#/$defs/"):])
+        return None if target is None else _compile(target, root)
     kind = schema.get("type")
+    if (kind != "object" and {"properties", "required", "additionalProperties"} & set(schema)) or \
+            (kind != "array" and {"items", "minItems", "maxItems"} & set(schema)):
+        return None   # keywords that apply only to some types, on a schema that admits others
     checks: list[Acceptor] = []
-    if kind in _SIMPLE_TYPES:
+    if isinstance(kind, list):
+        if not all(k in _SIMPLE_TYPES for k in kind):
+            return None
+        tests = [_SIMPLE_TYPES[k] for k in kind]
+        checks.append(lambda x: any(t(x) for t in tests))
+    elif kind in _SIMPLE_TYPES:
         checks.append(_SIMPLE_TYPES[kind])
     elif kind == "array":
         checks.append(lambda x: type(x) is list)
         if "items" in schema:
-            item = _compile(schema["items"])
+            item = _compile(schema["items"], root)
             if item is None:
                 return None
             checks.append(lambda x: all(item(v) for v in x))
@@ -50,7 +66,7 @@ def _compile(schema: dict) -> Acceptor | None:
     elif kind == "object":
         props = {}
         for name, sub in schema.get("properties", {}).items():
-            props[name] = _compile(sub)
+            props[name] = _compile(sub, root)
             if props[name] is None:
                 return None
         required = tuple(schema.get("required", ()))
@@ -76,6 +92,10 @@ def _compile(schema: dict) -> Acceptor | None:
         checks.append(check_object)
     elif kind is not None:
         return None
+    if "pattern" in schema:
+        # JSON Schema patterns match anywhere in the string, as re.search does; only strings are tested.
+        search = re.compile(schema["pattern"]).search
+        checks.append(lambda x: type(x) is not str or search(x) is not None)
     if "enum" in schema:
         allowed = schema["enum"]
         # `==` treats 1 and True alike where JSON Schema does not; compare types too.
@@ -88,6 +108,8 @@ def _compile(schema: dict) -> Acceptor | None:
         checks.append(lambda x, n=schema["minLength"]: len(x) >= n)
     if "maxLength" in schema:
         checks.append(lambda x, n=schema["maxLength"]: len(x) <= n)
+    if not checks:
+        return lambda x: True   # the empty schema accepts everything
     return _all_of(checks)
 
 
@@ -101,10 +123,12 @@ def _all_of(checks: list[Acceptor]) -> Acceptor:
 
 
 class ArgumentValidator:
-    """Validates tool arguments against a JSON Schema; ``error(args)`` is None when they are valid."""
+    """Validates instances (tool arguments, task records) against a JSON Schema; ``error(x)`` is
+    None when ``x`` is valid, else jsonschema's best-matching error, located."""
 
-    def __init__(self, schema: dict):
+    def __init__(self, schema: dict, root_name: str = "arguments"):
         jsonschema.Draft202012Validator.check_schema(schema)
+        self.root_name = root_name
         self.schema = schema
         self._validator = jsonschema.Draft202012Validator(schema)
         self._accept = _compile(schema)
@@ -119,5 +143,5 @@ class ArgumentValidator:
         error = jsonschema.exceptions.best_match(self._validator.iter_errors(instance))
         if error is None:
             return None
-        where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+        where = "/".join(str(p) for p in error.absolute_path) or self.root_name
         return f"{where}: {error.message}"

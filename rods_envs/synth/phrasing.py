@@ -1,0 +1,160 @@
+"""User turns in natural language, from per-tool phrasing templates.
+
+A domain may export ``PHRASES = {tool: [template, ...]}``; templates are ``str.format`` strings
+whose fields are the tool's parameter names, plus ``{field}`` (the value the user asks for) and
+``{subject}`` (how the user describes the entity it belongs to). The rng picks among templates,
+so variants do not all read alike; a tool without templates gets a plain generic sentence.
+Stated values no template mentions are given as details ("The reason is ..."); withheld values
+are left out and become facts the user reveals when asked.
+
+A ``Paraphraser`` may rewrite each instruction (an LLM, say); its output is kept only when every
+value the task needs is still there verbatim.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+OPENERS = ["", "Hi. ", "Hello! ", "Hi there, ", "Good morning. "]
+LINKS = ["Also, ", "Next, ", "One more thing: ", "Now ", "Thanks. "]
+
+
+class Paraphraser(Protocol):
+    def paraphrase(self, text: str, rng: np.random.Generator) -> str:
+        """Reword ``text``; every value in it must survive verbatim."""
+
+
+@dataclass
+class ParamView:
+    name: str
+    semantic: str
+    kind: str                  # stated | withheld | selected | derived
+    value: Any = None
+    selector: Any = None
+    producer: str | None = None
+    producer_writes: bool = False
+
+
+def words(name: str) -> str:
+    return name.replace("_", " ").strip()
+
+
+def noun(semantic: str) -> str:
+    text = words(semantic)
+    return text[:-3] if text.endswith(" id") else text
+
+
+def show(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(show(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def describe_selector(sel) -> str:
+    if sel.field is None:
+        return f"the {_ordinal(sel.ordinal)} {sel.noun} listed"
+    if sel.field == "":
+        return f"the {sel.noun} {show(sel.value)}"
+    return f"the {sel.noun} whose {words(sel.field)} is {show(sel.value)}"
+
+
+def _ordinal(k: int) -> str:
+    return {1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth"}.get(k, f"{k}th")
+
+
+def describe(p: ParamView) -> str:
+    if p.kind == "stated":
+        return show(p.value)
+    if p.kind == "withheld":
+        return f"my {noun(p.semantic)}"
+    if p.kind == "selected":
+        return describe_selector(p.selector)
+    return f"the new {noun(p.semantic)}" if p.producer_writes else f"the {noun(p.semantic)}"
+
+
+def must_keep(views: list[dict]) -> list[str]:
+    """The values an instruction has to carry verbatim."""
+    keep = []
+    for view in views:
+        for p in view["params"].values():
+            if p.kind == "stated":
+                keep.append(show(p.value))
+            elif p.kind == "selected" and p.selector.value is not None:
+                keep.append(show(p.selector.value))
+        answer = view["answer"]
+        if answer and answer["selector"] and answer["selector"].value is not None:
+            keep.append(show(answer["selector"].value))
+    return keep
+
+
+class Phrasebook:
+    def __init__(self, templates: dict[str, list[str]] | None = None, paraphraser: Paraphraser | None = None):
+        self.templates = templates or {}
+        self.paraphraser = paraphraser
+        self.paraphrases_rejected = 0
+
+    def turns(self, skeleton, views: list[dict], rng: np.random.Generator) -> list[dict]:
+        out = []
+        for t in range(skeleton.turns):
+            mine = [v for v in views if v["turn"] == t]
+            text = self._instruction(mine, rng, first=(t == 0))
+            if self.paraphraser is not None:
+                candidate = self.paraphraser.paraphrase(text, rng)
+                if isinstance(candidate, str) and candidate.strip() and all(k in candidate for k in must_keep(mine)):
+                    text = candidate
+                else:
+                    self.paraphrases_rejected += 1
+            facts = [{"slot": words(p.name), "value": p.value, "reply": f"The {words(p.name)} is {show(p.value)}."}
+                     for v in mine for p in v["params"].values() if p.kind == "withheld"]
+            answers = [{"$ref": f"c{v['node'] + 1}", "path": v["answer"]["path"]} for v in mine if v["answer"]]
+            out.append({"instruction": text, "facts": facts, "answers": answers})
+        return out
+
+    def _instruction(self, views: list[dict], rng, first: bool) -> str:
+        sentences, mentioned = [], set()
+        for view in views:
+            if not (view["writes"] or view["answer"]):
+                # A lookup on the way: say which list element it is about, if it picks one.
+                for p in view["params"].values():
+                    if p.kind == "selected":
+                        about = f"It concerns {describe_selector(p.selector)}."
+                        if about not in sentences:
+                            sentences.append(about)
+                continue
+            sentence, used = self._sentence(view, rng)
+            sentences.append(sentence)
+            mentioned |= {(view["node"], name) for name in used}
+        details = []
+        for view in views:
+            for p in view["params"].values():
+                if p.kind == "stated" and (view["node"], p.name) not in mentioned:
+                    line = f"The {words(p.name)} is {show(p.value)}."
+                    if line not in details:
+                        details.append(line)
+        opener = (OPENERS if first else LINKS)[int(rng.integers(len(OPENERS if first else LINKS)))]
+        return " ".join(s for s in [opener.strip()] + details + sentences if s)
+
+    def _sentence(self, view: dict, rng) -> tuple[str, set]:
+        params = view["params"]
+        values = {name: describe(p) for name, p in params.items()}
+        answer = view["answer"]
+        primary = next((values[n] for n, p in params.items() if p.kind != "stated"), None)
+        subject = describe_selector(answer["selector"]) if answer and answer["selector"] else (primary or "it")
+        values.update(field=words(answer["field"]) if answer else "", subject=subject)
+        options = [t for t in self.templates.get(view["tool"], [])
+                   if {f for _, f, _, _ in string.Formatter().parse(t) if f} <= set(values)]
+        if options:
+            template = options[int(rng.integers(len(options)))]
+            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            return template.format(**values), used
+        if answer:
+            return f"What is the {words(answer['field'])} of {subject}?", set()
+        targets = [values[n] for n, p in params.items() if p.kind != "stated"]
+        target = f" for {' and '.join(targets)}" if targets else ""
+        return f"Please {words(view['tool'])}{target}.", set()

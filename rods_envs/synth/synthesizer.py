@@ -1,0 +1,147 @@
+"""The synthesizer: mutate or resample tasks into verified, solvable variants.
+
+    synth = Synthesizer("retail", seeds, seed=0)
+    variants = synth.resample_like(task, 10)        # same depth and turns, calls within one
+    variant = synth.mutate(task, "deepen")          # or None, with the reason counted
+
+Nothing is emitted unverified: a variant must validate against the task schema, be solved by the
+oracle through the environment (outcome 1), fail the do-nothing policy on every turn, change the
+state or owe the user an answer in every turn, and differ from every task seen so far. Rejected
+attempts are counted by reason in ``synth.rejected``.
+"""
+
+from __future__ import annotations
+
+import collections
+
+import numpy as np
+
+from ..domains import get_domain
+from ..env import ToolUseEnv
+from ..episode import DoNothingPolicy, run_episode
+from ..oracle import OraclePolicy
+from ..task import Task, TaskError
+from .mutations import MUTATIONS, LiteralPool, compose
+from .phrasing import Paraphraser, Phrasebook
+from .realize import Realiser, Unrealizable
+from .skeleton import Skeleton, lift
+from .walk import walk_like
+
+WORLDS = 16   # new worlds per synthesizer; every variant draws one (building worlds is the slow part)
+
+
+def matches(signature: dict, target: dict, same_wl: bool = False) -> bool:
+    """Does ``signature`` match ``target`` as resample_like promises?"""
+    ok = (signature["depth"] == target["depth"] and signature["turns"] == target["turns"]
+          and abs(signature["calls"] - target["calls"]) <= 1)
+    return ok and (not same_wl or signature["wl_hash"] == target["wl_hash"])
+
+
+class Synthesizer:
+    def __init__(self, domain: str, seeds: list[Task], seed: int = 0, paraphraser: Paraphraser | None = None,
+                 worlds: int = WORLDS):
+        self.domain = get_domain(domain)
+        self.seeds = [t for t in seeds if t.domain == domain]
+        self.rng = np.random.default_rng([seed, 0x5EED])
+        self.world_rng = np.random.default_rng([seed, 0xB0B])
+        self.skeletons = {t.id: lift(t) for t in self.seeds}
+        self.pool = LiteralPool(list(self.skeletons.values()))
+        self.phrasebook = Phrasebook(self.domain.phrases, paraphraser)
+        self.realiser = Realiser(self.domain, self.phrasebook)
+        self.env = ToolUseEnv(domain, tasks=self.seeds or None, max_steps=256) if self.seeds else None
+        self._worlds = [self.domain.make_world(self.world_rng) for _ in range(worlds)]
+        self.seen = {t.key for t in self.seeds}
+        self.rejected: collections.Counter = collections.Counter()
+        self.emitted = 0
+        self.attempts = 0
+
+    # -- public API -------------------------------------------------------------------------------
+    def mutate(self, task: Task, mutation: str, rng: np.random.Generator | None = None,
+               other: Task | None = None) -> Task | None:
+        rng = rng if rng is not None else self.rng
+        skeleton = self._skeleton(task)
+        if mutation == "compose":
+            partner = other or self.seeds[int(rng.integers(len(self.seeds)))]
+            mutated = compose(skeleton, self._skeleton(partner))
+        elif mutation in MUTATIONS:
+            mutated = MUTATIONS[mutation](skeleton, self.domain, self.pool, rng)
+        else:
+            raise ValueError(f"unknown mutation {mutation!r}; choose from {sorted(MUTATIONS) + ['compose']}")
+        if mutated is None:
+            self.rejected[f"{mutation} does not apply"] += 1
+            return None
+        return self._emit(mutated, rng)
+
+    def resample_like(self, task: Task, n: int, rng: np.random.Generator | None = None,
+                      same_wl: bool = False, max_attempts: int | None = None) -> list[Task]:
+        """Up to ``n`` new verified tasks whose signature matches ``task``'s (see ``matches``)."""
+        rng = rng if rng is not None else self.rng
+        target = task.signature
+        categories = {self.domain.tools[c["tool"]].category for c in task.calls}
+        skeleton = self._skeleton(task)
+        out: list[Task] = []
+        for _ in range(max_attempts or 20 * n):
+            if len(out) == n:
+                break
+            if same_wl or rng.random() < 0.3:
+                candidate = self._tag(skeleton, "reinstantiate")
+            else:
+                candidate = walk_like(target, categories, self.domain, self.pool, rng,
+                                      {"seed": task.id, "mutations": ["resample_like"]})
+                if candidate is None:
+                    self.rejected["no walk fits the signature"] += 1
+                    continue
+            variant = self._emit(candidate, rng, target=target, same_wl=same_wl)
+            if variant is not None:
+                out.append(variant)
+        return out
+
+    # -- internals --------------------------------------------------------------------------------
+    def _skeleton(self, task: Task) -> Skeleton:
+        if task.id not in self.skeletons:
+            self.skeletons[task.id] = lift(task)
+        return self.skeletons[task.id]
+
+    @staticmethod
+    def _tag(skeleton: Skeleton, mutation: str) -> Skeleton:
+        from .mutations import _tagged
+        return _tagged(skeleton, mutation)
+
+    def _emit(self, skeleton: Skeleton, rng, target: dict | None = None, same_wl: bool = False) -> Task | None:
+        world = self._worlds[int(rng.integers(len(self._worlds)))]
+        self.attempts += 1
+        variant_id = f"{skeleton.lineage.get('seed', self.domain.name)}.v{self.attempts}"
+        try:
+            record = self.realiser.realise(skeleton, world, rng, variant_id[:128])
+        except Unrealizable as exc:
+            self.rejected[exc.reason] += 1
+            return None
+        reason, task = self.verify(record)
+        if reason is None and target is not None and not matches(task.signature, target, same_wl):
+            reason = "signature mismatch"
+        if reason is not None:
+            self.rejected[reason] += 1
+            return None
+        self.seen.add(task.key)
+        self.emitted += 1
+        return task
+
+    def verify(self, record: dict) -> tuple[str | None, Task | None]:
+        """(None, task) when ``record`` may be emitted, else (the reason, None)."""
+        try:
+            task = Task.from_dict(record)
+            gold = task.gold
+        except (TaskError, ValueError):
+            return "invalid task", None
+        if any(unchanged and not answers for unchanged, answers in zip(gold.unchanged, gold.answers)):
+            return "trivial turn", None
+        if task.key in self.seen:
+            return "duplicate", None
+        env = self.env or ToolUseEnv(self.domain.name, tasks=[task], max_steps=256)
+        solved = run_episode(env, OraclePolicy([task]), options={"task": task})
+        if solved.outcome != 1:
+            return "oracle failed", None
+        idle = run_episode(env, DoNothingPolicy(), options={"task": task})
+        if idle.progress != 0.0:
+            return "do-nothing passed", None
+        return None, task
