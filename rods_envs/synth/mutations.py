@@ -57,14 +57,19 @@ class LiteralPool:
                         self.by_param.setdefault((node.tool, name), []).append(tree)
         self._fresh = 0
 
-    def draw(self, tool, name: str, rng: np.random.Generator) -> Lit | None:
+    def draw(self, tool, name: str, rng: np.random.Generator, groups: dict | None = None) -> Lit | None:
+        """A stated value for ``tool``'s parameter ``name``. ``groups`` maps entity patterns to the
+        groups already drawn for one call, so that one call's values describe one entity."""
         seen = self.by_param.get((tool.name, name))
         if seen:
             lit = seen[int(rng.integers(len(seen)))]
             if lit.group is None:
                 return replace(lit, withheld=False)
-            self._fresh += 1  # a group of its own: rebound to any entity of the new world
-            return Lit(lit.value, lit.pattern, (lit.group[0], ("new", self._fresh)))
+            groups = {} if groups is None else groups
+            if lit.group[0] not in groups:
+                self._fresh += 1  # a group of its own: rebound to any entity of the new world
+                groups[lit.group[0]] = (lit.group[0], ("new", self._fresh))
+            return Lit(lit.value, lit.pattern, groups[lit.group[0]], profile=lit.profile)
         enum = tool.parameters["properties"][name].get("enum")
         if enum:
             return Lit(enum[int(rng.integers(len(enum)))])
@@ -74,9 +79,10 @@ class LiteralPool:
 def _bind_rest(tool, bound: dict, pool: LiteralPool, rng) -> dict | None:
     """``bound`` plus a stated value for every other required parameter, or None if one lacks it."""
     args = dict(bound)
+    groups: dict = {}
     for name in tool.parameters.get("required", []):
         if name not in args:
-            lit = pool.draw(tool, name, rng)
+            lit = pool.draw(tool, name, rng, groups)
             if lit is None:
                 return None
             args[name] = lit
