@@ -23,6 +23,10 @@ OPENERS = ["", "Hi. ", "Hello! ", "Hi there, ", "Good morning. "]
 LINKS = ["Also, ", "Next, ", "One more thing: ", "Now ", "Thanks. "]
 
 
+class MissingValue(ValueError):
+    """A phrasing left out a value the agent needs: the variant must not be emitted."""
+
+
 class Paraphraser(Protocol):
     def paraphrase(self, text: str, rng: np.random.Generator) -> str:
         """Reword ``text``; every value in it must survive verbatim."""
@@ -104,6 +108,8 @@ class Phrasebook:
         for t in range(skeleton.turns):
             mine = [v for v in views if v["turn"] == t]
             text = self._instruction(mine, rng, first=(t == 0))
+            if not all(k in text for k in must_keep(mine)):
+                raise MissingValue("an instruction does not state a value the task needs")
             if self.paraphraser is not None:
                 candidate = self.paraphraser.paraphrase(text, rng)
                 if isinstance(candidate, str) and candidate.strip() and all(k in candidate for k in must_keep(mine)):
@@ -152,7 +158,10 @@ class Phrasebook:
         if options:
             template = options[int(rng.integers(len(options)))]
             used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-            return template.format(**values), used
+            sentence = template.format(**values)
+            if answer and answer["selector"] and "subject" not in used:
+                sentence += f" I mean {subject}."   # which list element the answer is about
+            return sentence, used
         if answer:
             return f"What is the {words(answer['field'])} of {subject}?", set()
         targets = [values[n] for n, p in params.items() if p.kind != "stated"]

@@ -19,7 +19,7 @@ from ..plan import lookup
 from ..state import copy_state
 from ..tool import ToolError
 from .patterns import STAR, expand, first_star
-from .phrasing import Phrasebook, ParamView
+from .phrasing import MissingValue, ParamView, Phrasebook
 from .skeleton import Lit, Pick, Skeleton, leaves
 
 TRIES = 8
@@ -234,9 +234,12 @@ class Realiser:
             calls.append({"id": f"c{n + 1}", "turn": node.turn, "tool": node.tool, "args": encode(node.args)})
             views.append(self._view(skeleton, n, node, bound_literals, selectors, answer_path))
 
+        try:
+            turns = self.phrasebook.turns(skeleton, views, rng)
+        except MissingValue as exc:
+            raise Unrealizable(str(exc)) from None
         record = {"id": task_id, "domain": skeleton.domain, "initial_state": world,
-                  "turns": self.phrasebook.turns(skeleton, views, rng), "plan": calls,
-                  "lineage": skeleton.lineage}
+                  "turns": turns, "plan": calls, "lineage": skeleton.lineage}
         return record
 
     def _view(self, skeleton, n, node, bound, selectors, answer_path) -> dict:
