@@ -1,15 +1,17 @@
-"""Realise a skeleton on a world: bind every value, execute forward, and write the task record.
+"""Realise a plan on a world: bind every value, execute forward, and write the task record.
 
-Literals of one group are rebound to one entity of the new world; a ``*`` in a pick is a list
-element, and the realiser tries candidates in random order until the consuming call succeeds
-(so "cancel the pending order" finds an order that can be cancelled). Each chosen element gets a
-selector, a field whose value singles it out in its list, for the user to describe it by.
+A ``Realisation`` grows one call at a time (``add``), so a walk can try another tool when a call
+is refused, and a skeleton is realised by adding its nodes in order. Literals of one group are
+rebound to one entity of the new world; a ``*`` in a pick is a list element. Such choices are
+tried best-first (most like the seed's entity or element) until the call succeeds. Every chosen
+element gets a selector, a field whose value singles it out in its list, for the user to
+describe it by.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -20,13 +22,13 @@ from ..state import copy_state
 from ..tool import ToolError
 from .patterns import STAR, expand, first_star
 from .phrasing import MissingValue, ParamView, Phrasebook
-from .skeleton import Lit, Pick, Skeleton, leaves
+from .skeleton import Lit, Node, Pick, Skeleton, leaves
 
 TRIES = 8
 
 
 class Unrealizable(Exception):
-    """The skeleton cannot be realised on this world; ``reason`` says why (for the counters)."""
+    """The plan cannot be realised on this world; ``reason`` says why (for the counters)."""
 
     def __init__(self, reason: str):
         super().__init__(reason)
@@ -52,7 +54,8 @@ def _singular(word: str) -> str:
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _selector(items: list, k: int, noun: str, rng: np.random.Generator) -> Selector:
+def _selector(items: list, k: int, prefix: tuple, rng: np.random.Generator) -> Selector:
+    noun = _singular(prefix[-2]) if len(prefix) > 1 else "item"
     element = items[k]
     if isinstance(element, dict):
         unique = [f for f, v in element.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
@@ -64,13 +67,6 @@ def _selector(items: list, k: int, noun: str, rng: np.random.Generator) -> Selec
             return Selector(noun, f, element[f], k + 1)
         return Selector(noun, None, None, k + 1)
     return Selector(noun, "", element, k + 1)
-
-
-def _entity(world: dict, pattern: tuple, key) -> Any:
-    node = world
-    for step in pattern[: first_star(pattern)]:
-        node = node[step]
-    return node.get(key) if isinstance(node, dict) else None
 
 
 def _ranked(candidates: list, entity_of, seen: tuple, rng: np.random.Generator) -> list:
@@ -87,13 +83,15 @@ def _ranked(candidates: list, entity_of, seen: tuple, rng: np.random.Generator) 
 
 
 class Realiser:
+    """Shared by a synthesizer's realisations: the domain, the phrasebook, memoised matches."""
+
     def __init__(self, domain: Domain, phrasebook: Phrasebook):
         self.domain, self.phrasebook = domain, phrasebook
         self._matches: dict[tuple, list] = {}
 
-    def _expand(self, world: dict, pattern: tuple, key) -> list:
+    def expand(self, world: dict, pattern: tuple, key) -> list:
         """Matches of ``pattern`` in ``world`` with its first ``*`` pinned to ``key`` (if given).
-        Memoised: worlds are reused from a pool and never modified."""
+        Memoised: worlds come from a pool and are never modified."""
         memo = (id(world), pattern, key)
         if memo not in self._matches:
             fixed = {} if key is None else {first_star(pattern): key}
@@ -101,168 +99,201 @@ class Realiser:
         return self._matches[memo]
 
     def realise(self, skeleton: Skeleton, world: dict, rng: np.random.Generator, task_id: str) -> dict:
-        state = copy_state(world)
-        rebound: dict[tuple, Any] = {}
-        chosen: dict[tuple, int] = {}          # (node, list prefix) -> element index
-        selectors: dict[tuple, Selector] = {}
-        results: list[Any] = []
-        calls, views = [], []
+        run = Realisation(self, world, rng)
+        for node in skeleton.nodes:
+            problem = run.add(node)
+            if problem:
+                raise Unrealizable(problem)
+        return run.record(skeleton, task_id)
 
-        def group_keys(lit: Lit) -> list:
-            i = first_star(lit.pattern)
-            return sorted({path[i] for path, _ in self._expand(world, lit.pattern, None)}, key=str)
 
-        def literal(lit: Lit) -> Any:
-            if lit.group is None:
-                return lit.value
-            matches = self._expand(world, lit.pattern, rebound[lit.group])
-            if not matches:
-                raise Unrealizable("no counterpart in the new world")
-            return matches[int(rng.integers(len(matches)))][1]
+class Realisation:
+    def __init__(self, realiser: Realiser, world: dict, rng: np.random.Generator):
+        self.realiser, self.world, self.rng = realiser, world, rng
+        self.domain = realiser.domain
+        self.state = copy_state(world)
+        self.nodes: list[Node] = []
+        self.results: list[Any] = []
+        self.args: list[Any] = []            # each node's arguments, encoded for the task record
+        self.rebound: dict[tuple, Any] = {}  # entity group -> key in the new world
+        self.chosen: dict[tuple, int] = {}   # (node, list prefix) -> element index
+        self.selectors: dict[tuple, Selector] = {}
+        self.literals: list[dict] = []       # per node: id(Lit) -> value
 
-        def concrete_path(pick: Pick) -> tuple:
-            prefix = _prefix(pick.path)
-            if prefix is None:
-                return pick.path
-            k = chosen[(pick.node, prefix)]
-            return prefix[:-1] + (k,) + tuple(pick.path[len(prefix):])
+    # -- binding ----------------------------------------------------------------------------------
+    def _entity(self, pattern: tuple, key) -> Any:
+        node = self.world
+        for step in pattern[: first_star(pattern)]:
+            node = node[step]
+        return node.get(key) if isinstance(node, dict) else None
 
-        def resolve(tree: Any) -> Any:
-            if isinstance(tree, Lit):
-                return bound_literals[id(tree)]
-            if isinstance(tree, Pick):
-                try:
-                    return lookup(results[tree.node], concrete_path(tree))
-                except (KeyError, IndexError, TypeError):
-                    raise Unrealizable("a picked field is missing") from None
-            if isinstance(tree, dict):
-                return {k: resolve(v) for k, v in tree.items()}
-            if isinstance(tree, list):
-                return [resolve(v) for v in tree]
-            return tree
+    def _literal(self, lit: Lit) -> Any:
+        if lit.group is None:
+            return lit.value
+        matches = self.realiser.expand(self.world, lit.pattern, self.rebound[lit.group])
+        if not matches:
+            raise Unrealizable("no counterpart in the new world")
+        return matches[int(self.rng.integers(len(matches)))][1]
 
-        def encode(tree: Any) -> Any:
-            if isinstance(tree, Lit):
-                return bound_literals[id(tree)]
-            if isinstance(tree, Pick):
-                return {"$ref": f"c{tree.node + 1}", "path": list(concrete_path(tree))}
-            if isinstance(tree, dict):
-                return {k: encode(v) for k, v in tree.items()}
-            if isinstance(tree, list):
-                return [encode(v) for v in tree]
-            return tree
+    def concrete(self, pick: Pick) -> tuple:
+        prefix = _prefix(pick.path)
+        if prefix is None:
+            return pick.path
+        return prefix[:-1] + (self.chosen[(pick.node, prefix)],) + tuple(pick.path[len(prefix):])
 
-        def open_choices(node_index: int, paths) -> list[tuple]:
-            out = []
-            for producer, path in paths:
-                prefix = _prefix(path)
-                if prefix is not None and (producer, prefix) not in chosen and (producer, prefix) not in out:
-                    out.append((producer, prefix))
-            return out
-
-        def list_at(producer: int, prefix: tuple) -> list:
+    def _resolve(self, tree: Any, bound: dict) -> Any:
+        if isinstance(tree, Lit):
+            return bound[id(tree)]
+        if isinstance(tree, Pick):
             try:
-                items = lookup(results[producer], prefix[:-1])
+                return lookup(self.results[tree.node], self.concrete(tree))
             except (KeyError, IndexError, TypeError):
-                raise Unrealizable("a picked list is missing") from None
-            if not isinstance(items, list) or not items:
-                raise Unrealizable("a picked list is empty")
-            return items
+                raise Unrealizable("a picked field is missing") from None
+        if isinstance(tree, dict):
+            return {k: self._resolve(v, bound) for k, v in tree.items()}
+        if isinstance(tree, list):
+            return [self._resolve(v, bound) for v in tree]
+        return tree
 
-        for n, node in enumerate(skeleton.nodes):
-            tool = self.domain.tools.get(node.tool)
-            if tool is None:
-                raise Unrealizable("unknown tool")
-            lits = [leaf for leaf in leaves(node.args) if isinstance(leaf, Lit)]
-            fresh = {}                       # entity groups first bound by this call
-            fresh_pattern = {}
-            for lit in lits:
-                if lit.group is not None and lit.group not in rebound and lit.group not in fresh:
-                    fresh[lit.group] = group_keys(lit)
-                    fresh_pattern[lit.group] = lit.pattern
-                    if not fresh[lit.group]:
-                        raise Unrealizable("no counterpart in the new world")
-            node_picks = [p for p in leaves(node.args) if isinstance(p, Pick)]
-            pending = open_choices(n, [(p.node, p.path) for p in node_picks])
-            # Choices made here (entities, list elements) are tried best-first, most like the
-            # seed's, until the call succeeds.
-            profiles = {g: next(l.profile for l in lits if l.group == g) for g in fresh}
-            ranked_groups = {g: _ranked(keys, lambda k, g=g: _entity(world, fresh_pattern[g], k), profiles[g], rng)
-                             for g, keys in fresh.items()}
-            ranked_picks = {}
-            for key in pending:
-                items = list_at(*key)
-                seen = next((p.profile for p in node_picks if (p.node, _prefix(p.path)) == key), ())
-                ranked_picks[key] = _ranked(list(range(len(items))), lambda k, items=items: items[k], seen, rng)
-            tries = TRIES if (pending or fresh) else 1
-            for attempt in range(tries):
-                for group, order in ranked_groups.items():
-                    rebound[group] = order[attempt % len(order)]
-                for key, order in ranked_picks.items():
-                    chosen[key] = order[attempt % len(order)]
-                last = attempt == tries - 1
-                try:
-                    bound_literals = {id(leaf): literal(leaf) for leaf in lits}
-                except Unrealizable:
-                    if last:
-                        raise
-                    continue
-                args = resolve(node.args)
-                try:
-                    result = tool(state, args)   # a refused call leaves the state as it was
-                    break
-                except ToolError:
-                    if last:
-                        raise Unrealizable(f"{node.tool} refused") from None
-            results.append(json.loads(json.dumps(result)))
-            for key in pending:
-                items = list_at(*key)
-                selectors[key] = _selector(items, chosen[key], _singular(key[1][-2] if len(key[1]) > 1 else "item"), rng)
-            answer_path = None
-            if node.answer is not None:
-                for key in open_choices(n, [(n, node.answer)]):
-                    items = list_at(*key)
-                    chosen[key] = int(rng.integers(len(items)))
-                    selectors[key] = _selector(items, chosen[key], _singular(key[1][-2] if len(key[1]) > 1 else "item"), rng)
-                answer_path = concrete_path(Pick(n, node.answer))
-                try:
-                    value = lookup(results[n], answer_path)
-                except (KeyError, IndexError, TypeError):
-                    raise Unrealizable("the answer field is missing") from None
-                if isinstance(value, (dict, type(None))) or (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
-                    raise Unrealizable("the answer is not a scalar")
-            calls.append({"id": f"c{n + 1}", "turn": node.turn, "tool": node.tool, "args": encode(node.args)})
-            views.append(self._view(skeleton, n, node, bound_literals, selectors, answer_path))
+    def _encode(self, tree: Any, bound: dict) -> Any:
+        if isinstance(tree, Lit):
+            return bound[id(tree)]
+        if isinstance(tree, Pick):
+            return {"$ref": f"c{tree.node + 1}", "path": list(self.concrete(tree))}
+        if isinstance(tree, dict):
+            return {k: self._encode(v, bound) for k, v in tree.items()}
+        if isinstance(tree, list):
+            return [self._encode(v, bound) for v in tree]
+        return tree
 
+    def _list(self, producer: int, prefix: tuple) -> list:
         try:
-            turns = self.phrasebook.turns(skeleton, views, rng)
+            items = lookup(self.results[producer], prefix[:-1])
+        except (KeyError, IndexError, TypeError):
+            raise Unrealizable("a picked list is missing") from None
+        if not isinstance(items, list) or not items:
+            raise Unrealizable("a picked list is empty")
+        return items
+
+    # -- growing ----------------------------------------------------------------------------------
+    def add(self, node: Node) -> str | None:
+        """Execute ``node`` as the next call; None on success, else why it failed (and nothing
+        of it is kept)."""
+        tool = self.domain.tools.get(node.tool)
+        if tool is None:
+            return "unknown tool"
+        lits = [leaf for leaf in leaves(node.args) if isinstance(leaf, Lit)]
+        node_picks = [leaf for leaf in leaves(node.args) if isinstance(leaf, Pick)]
+        fresh: dict[tuple, list] = {}            # entity groups this call binds first
+        try:
+            for lit in lits:
+                if lit.group is not None and lit.group not in self.rebound and lit.group not in fresh:
+                    i = first_star(lit.pattern)
+                    keys = sorted({p[i] for p, _ in self.realiser.expand(self.world, lit.pattern, None)}, key=str)
+                    if not keys:
+                        return "no counterpart in the new world"
+                    fresh[lit.group] = _ranked(keys, lambda k, p=lit.pattern: self._entity(p, k), lit.profile, self.rng)
+            pending: dict[tuple, list] = {}      # list choices this call makes first
+            for pick in node_picks:
+                prefix = _prefix(pick.path)
+                key = (pick.node, prefix)
+                if prefix is not None and key not in self.chosen and key not in pending:
+                    items = self._list(*key)
+                    pending[key] = _ranked(list(range(len(items))), items.__getitem__, pick.profile, self.rng)
+        except Unrealizable as exc:
+            return exc.reason
+        tries = TRIES if (fresh or pending) else 1
+        problem = None
+        for attempt in range(tries):
+            for group, order in fresh.items():
+                self.rebound[group] = order[attempt % len(order)]
+            for key, order in pending.items():
+                self.chosen[key] = order[attempt % len(order)]
+            try:
+                bound = {id(lit): self._literal(lit) for lit in lits}
+                args = self._resolve(node.args, bound)
+            except Unrealizable as exc:
+                problem = exc.reason
+                continue
+            try:
+                result = tool(self.state, args)   # a refused call leaves the state as it was
+            except ToolError:
+                problem = f"{node.tool} refused"
+                continue
+            self.nodes.append(node)
+            self.results.append(json.loads(json.dumps(result)))
+            self.literals.append(bound)
+            self.args.append(self._encode(node.args, bound))
+            for key in pending:
+                self.selectors[key] = _selector(self._list(*key), self.chosen[key], key[1], self.rng)
+            return None
+        for group in fresh:
+            del self.rebound[group]
+        for key in pending:
+            del self.chosen[key]
+        return problem
+
+    # -- the task record --------------------------------------------------------------------------
+    def record(self, skeleton: Skeleton, task_id: str) -> dict:
+        """The task: ``skeleton`` gives the turns and answers of the nodes added, in order."""
+        calls, views = [], []
+        for n, node in enumerate(skeleton.nodes):
+            answer = self._answer(n, node) if node.answer is not None else None
+            calls.append({"id": f"c{n + 1}", "turn": node.turn, "tool": node.tool, "args": self.args[n]})
+            views.append(self._view(skeleton, n, node, answer))
+        try:
+            turns = self.realiser.phrasebook.turns(skeleton, views, self.rng)
         except MissingValue as exc:
             raise Unrealizable(str(exc)) from None
-        record = {"id": task_id, "domain": skeleton.domain, "initial_state": world,
-                  "turns": turns, "plan": calls, "lineage": skeleton.lineage}
-        return record
+        return {"id": task_id, "domain": skeleton.domain, "initial_state": self.world,
+                "turns": turns, "plan": calls, "lineage": skeleton.lineage}
 
-    def _view(self, skeleton, n, node, bound, selectors, answer_path) -> dict:
+    def _answer(self, n: int, node: Node) -> dict:
+        prefix = _prefix(node.answer)
+        selector = None
+        if prefix is not None:
+            key = (n, prefix)
+            if key not in self.chosen:
+                items = self._list(*key)
+                self.chosen[key] = int(self.rng.integers(len(items)))
+                self.selectors[key] = _selector(items, self.chosen[key], prefix, self.rng)
+            selector = self.selectors[key]
+        path = self.concrete(Pick(n, node.answer))
+        try:
+            value = lookup(self.results[n], path)
+        except (KeyError, IndexError, TypeError):
+            raise Unrealizable("the answer field is missing") from None
+        if value is None or isinstance(value, dict) or (
+                isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
+            raise Unrealizable("the answer is not a scalar")
+        return {"field": str(path[-1]) if path else "result", "path": list(path), "selector": selector}
+
+    def _view(self, skeleton: Skeleton, n: int, node: Node, answer: dict | None) -> dict:
         tool = self.domain.tools[node.tool]
+        bound = self.literals[n]
         params: dict[str, ParamView] = {}
         for name, tree in node.args.items():
             semantic = tool.parameters["properties"].get(name, {}).get("x-semantic") or name
             first = next(iter(leaves(tree)), None)
             if isinstance(first, Lit):
-                params[name] = ParamView(name, semantic, "withheld" if first.withheld else "stated",
-                                         bound[id(first)] if not isinstance(tree, list) else [bound[id(x)] for x in leaves(tree)])
+                value = [bound[id(x)] for x in leaves(tree)] if isinstance(tree, list) else bound[id(first)]
+                params[name] = ParamView(name, semantic, "withheld" if first.withheld else "stated", value)
             elif isinstance(first, Pick):
                 prefix = _prefix(first.path)
-                selector = selectors.get((first.node, prefix)) if prefix else None
+                selector = self.selectors.get((first.node, prefix)) if prefix else None
                 producer = skeleton.nodes[first.node]
                 params[name] = ParamView(name, semantic, "selected" if selector else "derived", None,
                                          selector, producer.tool, self.domain.tools[producer.tool].writes)
             else:
                 params[name] = ParamView(name, semantic, "stated", tree)
-        answer = None
-        if answer_path is not None:
-            key = next(((n, tuple(node.answer[: i + 1])) for i, s in enumerate(node.answer) if s == STAR), None)
-            answer = {"field": str(answer_path[-1]) if answer_path else "result",
-                      "path": list(answer_path), "selector": selectors.get(key) if key else None}
         return {"node": n, "tool": node.tool, "turn": node.turn, "writes": tool.writes,
                 "params": params, "answer": answer}
+
+
+def with_turns(nodes: list[Node], cuts: list[int]) -> list[Node]:
+    """``nodes`` labelled with turns: turn t holds nodes cuts[t-1]..cuts[t]-1."""
+    bounds = [0, *cuts, len(nodes)]
+    return [replace(node, turn=t) for t in range(len(bounds) - 1) for node in nodes[bounds[t]:bounds[t + 1]]]
+
+
+__all__ = ["Realiser", "Realisation", "Unrealizable", "STAR", "with_turns"]

@@ -84,14 +84,15 @@ class Synthesizer:
             if len(out) == n:
                 break
             if same_wl or rng.random() < 0.3:
-                candidate = self._tag(skeleton, "reinstantiate")
+                variant = self._emit(self._tag(skeleton, "reinstantiate"), rng, target=target, same_wl=same_wl)
             else:
-                candidate = walk_like(target, categories, self.domain, self.pool, rng,
-                                      {"seed": task.id, "mutations": ["resample_like"]})
-                if candidate is None:
+                world = self._world(rng)
+                walked = walk_like(target, categories, self.domain, self.pool, self.realiser, world, rng,
+                                   {"seed": task.id, "mutations": ["resample_like"]})
+                if walked is None:
                     self.rejected["no walk fits the signature"] += 1
                     continue
-            variant = self._emit(candidate, rng, target=target, same_wl=same_wl)
+                variant = self._emit(walked[0], rng, target=target, realisation=walked[1])
             if variant is not None:
                 out.append(variant)
         return out
@@ -107,12 +108,19 @@ class Synthesizer:
         from .mutations import _tagged
         return _tagged(skeleton, mutation)
 
-    def _emit(self, skeleton: Skeleton, rng, target: dict | None = None, same_wl: bool = False) -> Task | None:
-        world = self._worlds[int(rng.integers(len(self._worlds)))]
+    def _world(self, rng) -> dict:
+        return self._worlds[int(rng.integers(len(self._worlds)))]
+
+    def _emit(self, skeleton: Skeleton, rng, target: dict | None = None, same_wl: bool = False,
+              realisation=None) -> Task | None:
+        """Realise (unless a walk already did), verify, and count the outcome."""
         self.attempts += 1
-        variant_id = f"{skeleton.lineage.get('seed', self.domain.name)}.v{self.attempts}"
+        variant_id = f"{skeleton.lineage.get('seed', self.domain.name)}.v{self.attempts}"[:128]
         try:
-            record = self.realiser.realise(skeleton, world, rng, variant_id[:128])
+            if realisation is None:
+                record = self.realiser.realise(skeleton, self._world(rng), rng, variant_id)
+            else:
+                record = realisation.record(skeleton, variant_id)
         except Unrealizable as exc:
             self.rejected[exc.reason] += 1
             return None

@@ -1,10 +1,12 @@
-"""Skill-aligned resampling: new plans that match a seed's signature, from walks on the API graph.
+"""Skill-aligned resampling: new plans that match a seed's signature, walked on the API graph and
+executed forward on the new world as they grow.
 
-A walk starts at a tool whose inputs the user can state, and follows API-graph edges, each step
-consuming a value the previous call produced, until the seed's depth is reached; further calls
-branch off the walk without deepening it. The calls are then cut into the seed's number of turns
-in order. The target is the seed's depth and turn count, a call count within one of the seed's,
-and the same set of tool categories.
+The walk starts at a tool whose inputs the user can state, then follows API-graph edges, each
+call consuming a value the previous one produced, until the seed's depth is reached; more calls
+branch off without deepening the plan. Every proposed call is executed at once, so a refused one
+is replaced by another proposal instead of sinking the whole plan. The calls are then cut into the
+seed's number of turns, in order. Targets: the seed's depth and turn count, a call count within
+one of the seed's, and the same set of tool categories.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import numpy as np
 from ..domain import Domain
 from ..tool import SEMANTIC
 from .mutations import LiteralPool, _bind_rest, _with_answer, fields_of_type
-from .skeleton import Node, Pick, Skeleton, map_leaves
+from .realize import Realisation, Realiser
+from .skeleton import Node, Pick, Skeleton
+
+PROPOSALS = 6   # proposals per position before the walk gives up
 
 
-def _step(domain: Domain, parent: Node, parent_index: int, pool: LiteralPool, rng) -> Node | None:
+def _child(domain: Domain, parent: Node, parent_index: int, pool: LiteralPool, rng) -> Node | None:
+    """A call consuming something ``parent`` produced, along an API-graph edge."""
     producer = domain.tools[parent.tool]
     successors = list(domain.api_graph.successors(producer.name))
     rng.shuffle(successors)
@@ -38,6 +44,7 @@ def _step(domain: Domain, parent: Node, parent_index: int, pool: LiteralPool, rn
 
 
 def _root(domain: Domain, pool: LiteralPool, rng) -> Node | None:
+    """A call whose every input the user can state."""
     tools = list(domain.tools.values())
     for k in rng.permutation(len(tools)):
         tool = tools[int(k)]
@@ -47,52 +54,52 @@ def _root(domain: Domain, pool: LiteralPool, rng) -> Node | None:
     return None
 
 
-def walk_like(signature: dict, categories: set, domain: Domain, pool: LiteralPool,
-              rng: np.random.Generator, lineage: dict) -> Skeleton | None:
+def _grow(run: Realisation, propose) -> bool:
+    for _ in range(PROPOSALS):
+        node = propose()
+        if node is not None and run.add(node) is None:
+            return True
+    return False
+
+
+def walk_like(signature: dict, categories: set, domain: Domain, pool: LiteralPool, realiser: Realiser,
+              world: dict, rng: np.random.Generator, lineage: dict) -> tuple[Skeleton, Realisation] | None:
     depth, turns = signature["depth"], signature["turns"]
     low = max(depth, turns, signature["calls"] - 1)
     calls = int(rng.integers(low, max(low, signature["calls"] + 1) + 1))
-    nodes: list[Node] = []
-    root = _root(domain, pool, rng)
-    if root is None:
+    run = Realisation(realiser, world, rng)
+    depths: list[int] = []
+    if not _grow(run, lambda: _root(domain, pool, rng)):
         return None
-    nodes, depths = [root], [1]
-    while len(nodes) < depth:              # the spine reaches the seed's depth
-        nxt = _step(domain, nodes[-1], len(nodes) - 1, pool, rng)
-        if nxt is None:
+    depths.append(1)
+    while len(run.nodes) < depth:          # the spine reaches the seed's depth
+        last = len(run.nodes) - 1
+        if not _grow(run, lambda: _child(domain, run.nodes[last], last, pool, rng)):
             return None
-        nodes.append(nxt)
-        depths.append(len(nodes))
-    while len(nodes) < calls:              # branches that do not deepen the plan
+        depths.append(len(run.nodes))
+    while len(run.nodes) < calls:          # branches that do not deepen the plan
         parents = [i for i, d in enumerate(depths) if d < depth]
         if parents and rng.random() < 0.6:
             parent = parents[int(rng.integers(len(parents)))]
-            extra = _step(domain, nodes[parent], parent, pool, rng)
-            if extra is None:
+            if not _grow(run, lambda: _child(domain, run.nodes[parent], parent, pool, rng)):
                 return None
-            nodes.append(extra)
             depths.append(depths[parent] + 1)
         else:
-            extra = _root(domain, pool, rng)
-            if extra is None:
+            if not _grow(run, lambda: _root(domain, pool, rng)):
                 return None
-            nodes = [extra] + [_shifted(n) for n in nodes]   # roots first: picks point backwards
-            depths = [1] + depths
-    cuts = sorted(rng.choice(np.arange(1, len(nodes)), size=turns - 1, replace=False)) if turns > 1 else []
-    bounds = [0, *[int(c) for c in cuts], len(nodes)]
+            depths.append(1)
+    nodes = run.nodes
+    cuts = sorted(int(c) for c in rng.choice(np.arange(1, len(nodes)), size=turns - 1, replace=False)) \
+        if turns > 1 else []
+    bounds = [0, *cuts, len(nodes)]
     placed = []
     for t in range(turns):
         segment = nodes[bounds[t]:bounds[t + 1]]
+        writes = any(domain.tools[n.tool].writes for n in segment)
         for k, node in enumerate(segment):
             tool = domain.tools[node.tool]
-            last_read = k == len(segment) - 1 and not any(domain.tools[n.tool].writes for n in segment)
-            answer = _with_answer(tool, rng) if not tool.writes and (last_read or rng.random() < 0.2) else None
-            placed.append(Node(node.tool, t, node.args, answer))
+            ask = not tool.writes and ((k == len(segment) - 1 and not writes) or rng.random() < 0.2)
+            placed.append(replace(node, turn=t, answer=_with_answer(tool, rng) if ask else None))
     if {domain.tools[n.tool].category for n in placed} != categories:
         return None
-    return Skeleton(domain.name, tuple(placed), turns, lineage)
-
-
-def _shifted(node: Node) -> Node:
-    return replace(node, args=map_leaves(node.args, lambda leaf: replace(leaf, node=leaf.node + 1)
-                                         if isinstance(leaf, Pick) else leaf))
+    return Skeleton(domain.name, tuple(placed), turns, lineage), run
