@@ -1166,10 +1166,184 @@ SCENARIOS = [
     backup_boot_disk, restore_disk, copy_disk, clone_vm, new_stack, golden_disk,
 ]
 
+# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
+# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
+# element that field belongs to: read tools whose answers can sit in a list have templates with it;
+# those with top-level answers, templates without it). A parameter renders as a stated value
+# ("vm-3"), a held-back one ("my vm"), a list element ("the vm whose status is stopped") or an
+# earlier result ("the new vm"), so an id or path never follows its own noun ("cancel {order_id}",
+# not "cancel order {order_id}"), and free text never ends a template.
+PHRASES = {
+    "list_regions": [
+        "What is the {field} of {subject}?",
+        "Among our regions, what is the {field} of {subject}?",
+    ],
+    "list_images": [
+        "What is the {field} of {subject}?",
+        "Among the machine images, what is the {field} of {subject}?",
+        "Could you check the {field} of {subject} in the image list?",
+    ],
+    "list_sizes": [
+        "What is the {field} of {subject}?",
+        "Among the machine sizes, what is the {field} of {subject}?",
+        "Could you look up the {field} of {subject}?",
+    ],
+    "get_quota": [
+        "What is the {field} of {subject}?",
+        "Looking at our quotas, what is the {field} of {subject}?",
+        "Could you check the {field} on {subject}?",
+    ],
+    "list_networks": [
+        "What is the {field} of {subject}?",
+        "Among the networks in {region}, what is the {field} of {subject}?",
+        "Which {field} does {subject} use?",
+    ],
+    "find_network_by_name": [
+        "What is the {field} of {name}?",
+        "Could you look up {name} and tell me its {field}?",
+        "I need the {field} of {name}.",
+    ],
+    "list_subnets": [
+        "What is the {field} of {subject}?",
+        "In {network_id}, what is the {field} of {subject}?",
+        "Among the subnets of {network_id}, what is the {field} of {subject}?",
+    ],
+    "get_subnet": [
+        "What is the {field} of {subnet_id}?",
+        "Could you tell me the {field} of {subnet_id}?",
+        "Which {field} does {subnet_id} have?",
+    ],
+    "find_vm_by_name": [
+        "What is the {field} of {name}?",
+        "Could you check the {field} of {name}?",
+        "I'd like to know the {field} of {name}.",
+    ],
+    "get_vm": [
+        "What is the {field} of {vm_id}?",
+        "Could you tell me the {field} of {vm_id}?",
+        "What {field} does {vm_id} have?",
+    ],
+    "list_vms": [
+        "Looking at the VMs with status {status}, what is the {field}?",
+        "For the VMs in {subnet_id}, what is the {field}?",
+        "Among the VMs with status {status}, what is the {field} of {subject}?",
+        "What is the {field} of {subject}?",
+    ],
+    "list_disks": [
+        "What is the {field} of {subject}?",
+        "Among the disks of {vm_id}, what is the {field} of {subject}?",
+        "Among the disks in {zone}, what is the {field} of {subject}?",
+        "Looking at our disks, which {field} does {subject} have?",
+    ],
+    "list_snapshots": [
+        "What is the {field} of {subject}?",
+        "Among the snapshots of {disk_id}, what is the {field} of {subject}?",
+        "Which {field} does {subject} have?",
+    ],
+    "list_firewall_rules": [
+        "What is the {field} of {subject}?",
+        "On {network_id}, what is the {field} of {subject}?",
+        "Among the firewall rules of {network_id}, what is the {field} of {subject}?",
+    ],
+    "create_network": [
+        "Please create a network called {name} in {region} with the range {cidr}.",
+        "Set up a new network {name} in {region}, CIDR {cidr}.",
+        "Could you create the network {name} ({cidr}) in {region}?",
+    ],
+    "delete_network": [
+        "Please delete {network_id}.",
+        "We no longer need {network_id}; please delete it.",
+        "Could you remove {network_id}?",
+    ],
+    "create_subnet": [
+        "In {network_id}, create a subnet {name} in {zone} with the range {cidr}.",
+        "Please add a subnet called {name} to {network_id}, in {zone}, with CIDR {cidr}.",
+        "Could you set up the subnet {name} ({cidr}) in {zone}, inside {network_id}?",
+    ],
+    "delete_subnet": [
+        "Please delete {subnet_id}.",
+        "Nothing uses {subnet_id} any more; please remove it.",
+        "Could you delete {subnet_id} for me?",
+    ],
+    "create_vm": [
+        "Please launch a VM called {name} in {subnet_id} from {image_id}, with size {size}.",
+        "Could you create {name} in {subnet_id}? Boot it from {image_id}, with size {size}.",
+        "I need a new VM, {name}, of size {size}, booted from {image_id} and placed in {subnet_id}.",
+        "Spin up {name} (size {size}) from {image_id} in {subnet_id}, with a boot disk of {boot_disk_gb} GB.",
+    ],
+    "start_vm": [
+        "Please start {vm_id}.",
+        "Could you power on {vm_id}?",
+        "Bring {vm_id} back up, please.",
+    ],
+    "stop_vm": [
+        "Please stop {vm_id}.",
+        "Could you shut down {vm_id}?",
+        "Please shut {vm_id} down for now.",
+    ],
+    "resize_vm": [
+        "Please resize {vm_id} to {size}.",
+        "Could you change the machine size of {vm_id} to {size}?",
+        "I'd like {vm_id} resized to {size}.",
+    ],
+    "delete_vm": [
+        "Please delete {vm_id}.",
+        "We're done with {vm_id}; please delete it.",
+        "Could you remove {vm_id}?",
+    ],
+    "assign_static_ip": [
+        "Please give {vm_id} a static IP.",
+        "Could you assign a static public IP to {vm_id}?",
+        "I need {vm_id} to keep a fixed public address; please assign it a static IP.",
+    ],
+    "release_static_ip": [
+        "Please release the static IP of {vm_id}.",
+        "Could you release the static IP on {vm_id}?",
+        "Free up the static public address of {vm_id}, please.",
+    ],
+    "create_disk": [
+        "Please create a disk called {name} in {zone}, {size_gb} GB.",
+        "Create a disk {name} in {zone} from {snapshot_id}.",
+        "Could you make a new disk {name} in {zone}?",
+        "Make a disk {name} in {zone} from {snapshot_id}, with a size of {size_gb} GB.",
+    ],
+    "attach_disk": [
+        "Please attach {disk_id} to {vm_id}.",
+        "Could you hook {disk_id} up to {vm_id}?",
+        "I'd like {disk_id} attached to {vm_id}.",
+    ],
+    "detach_disk": [
+        "Please detach {disk_id}.",
+        "Could you detach {disk_id} from its VM?",
+        "Unplug {disk_id} from the VM it's attached to, please.",
+    ],
+    "delete_disk": [
+        "Please delete {disk_id}.",
+        "Could you remove {disk_id}? It isn't needed any more.",
+        "Get rid of {disk_id}, please.",
+    ],
+    "create_snapshot": [
+        "Please snapshot {disk_id} as {name}.",
+        "Take a snapshot of {disk_id} and call it {name}.",
+        "Could you create a snapshot named {name} of {disk_id}?",
+    ],
+    "add_firewall_rule": [
+        "On {network_id}, allow {protocol} port {port} from {source_cidr}.",
+        "Please open {protocol} port {port} on {network_id} for traffic from {source_cidr}.",
+        "Could you add a firewall rule to {network_id} allowing {protocol} on port {port} from {source_cidr}?",
+    ],
+    "delete_firewall_rule": [
+        "Please delete {firewall_rule_id}.",
+        "Could you remove {firewall_rule_id}?",
+        "That rule isn't needed any more: delete {firewall_rule_id}, please.",
+    ],
+}
+
 DOMAIN = Domain(
     name="cloudops",
     description="Operating a small cloud project: networks, subnets, VMs, disks, snapshots, firewall rules.",
     tools=TOOLS,
     make_world=make_world,
     scenarios=SCENARIOS,
+    phrases=PHRASES,
 )

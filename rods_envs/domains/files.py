@@ -745,6 +745,104 @@ def review_log_copy(b: TaskBuilder) -> bool:
     return True
 
 
+# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
+# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
+# element that field belongs to: read tools whose answers can sit in a list have templates with it;
+# those with top-level answers, templates without it). A parameter renders as a stated value
+# ("~/notes.txt"), a held-back one ("my path"), a list element ("the entry whose name is notes.txt")
+# or an earlier result ("the new path"), so an id or path never follows its own noun ("cancel
+# {order_id}", not "cancel order {order_id}"), and free text never ends a template.
+PHRASES = {
+    "pwd": [
+        "Which folder am I in right now? Please tell me the {field}.",
+        "Could you print the {field} of this session?",
+    ],
+    "cd": [
+        "Please go to {path}.",
+        "Change into {path}, please.",
+        "I want to work in {path} from now on.",
+        "Please change directory (to my home directory if I haven't named a path).",
+    ],
+    "ls": [
+        "In {path}, what is the {field} of {subject}?",
+        "Looking at what's in {path}, could you tell me the {field} of {subject}?",
+        "Listing this folder, what is the {field} of {subject}?",
+    ],
+    "cat": [
+        "What is the {field} of {path}?",
+        "Could you show me the {field} of {path}?",
+        "Please read {path} and tell me its {field}.",
+    ],
+    "head": [
+        "Among the first lines of {path}, what is {subject}?",
+        "Taking the first {lines} line(s) of {path}, what is {subject}?",
+        "Looking at the start of {path}, could you quote {subject}?",
+    ],
+    "tail": [
+        "Among the last lines of {path}, what is {subject}?",
+        "Taking the last {lines} line(s) of {path}, what is {subject}?",
+        "Looking at the end of {path}, could you quote {subject}?",
+    ],
+    "wc": [
+        "How many {field} does {path} have?",
+        "Could you count the {field} in {path}?",
+        "What is the number of {field} in {path}?",
+    ],
+    "find": [
+        "If you search for {name} under {path}, what is the {field}?",
+        "Looking only at entries of type {type} named {name}, what is the {field}?",
+        "Among the entries under {path} named {name}, what is the {field} of {subject}?",
+        "Searching for {name}, what is the {field} of {subject}?",
+    ],
+    "grep": [
+        "If you search {path} for {pattern}, what is the {field}?",
+        "Looking for lines that contain {pattern}, what is the {field}?",
+        "Among the lines under {path} containing {pattern}, what is the {field} of {subject}?",
+        "Searching for {pattern}, what is the {field} of {subject}?",
+    ],
+    "du": [
+        "What is the {field} of {path}?",
+        "How much disk space does {path} take? Please tell me the {field}.",
+        "Could you check the {field} for {path}?",
+        "Please check the disk usage and tell me the {field}.",
+    ],
+    "write_file": [
+        "Please write {path} with exactly this content: {content} (and nothing else).",
+        "Save {content} as the whole content of {path}, replacing whatever is there.",
+        "Could you create {path} and put {content} in it as the only text?",
+    ],
+    "append_file": [
+        "Please add the line {text} at the end of {path}.",
+        "Append {text} to {path} as a new last line, please.",
+        "At the bottom of {path}, could you add {text} as a new line?",
+    ],
+    "touch": [
+        "Please create an empty file at {path}.",
+        "Touch {path} for me, please.",
+        "Make sure a file exists at {path}; if you create it, leave it empty.",
+    ],
+    "mkdir": [
+        "Please create {path} as a new folder.",
+        "Make a new directory at {path}.",
+        "Could you make {path} a new directory (parents: {parents})?",
+    ],
+    "rm": [
+        "Please delete {path}.",
+        "I don't need {path} any more; please remove it.",
+        "Remove {path}, please (recursive: {recursive}).",
+    ],
+    "mv": [
+        "Please move {source} to {destination}.",
+        "Could you move {source} over to {destination}?",
+        "I'd like {source} moved to {destination}.",
+    ],
+    "cp": [
+        "Please copy {source} to {destination}.",
+        "Make a copy of {source} at {destination}.",
+        "Could you duplicate {source} as {destination}?",
+    ],
+}
+
 DOMAIN = Domain(
     name="files",
     description="A shell-like assistant in a virtual file system with a current directory: "
@@ -754,4 +852,5 @@ DOMAIN = Domain(
     scenarios=[go_and_list, count_lines, last_log_line, backup_copy, write_in_new_dir, append_line,
                write_here, rename_file, disk_usage, remove_dir, delete_by_extension,
                gather_by_extension, archive_by_word, visit_file_folder, review_log_copy],
+    phrases=PHRASES,
 )

@@ -509,6 +509,88 @@ def product_price(b: TaskBuilder) -> bool:
     return True
 
 
+# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
+# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
+# element that field belongs to: read tools whose answers can sit in a list have templates with it;
+# those with top-level answers, templates without it). A parameter renders as a stated value
+# ("#W1001"), a held-back one ("my order"), a list element ("the order whose status is pending") or
+# an earlier result ("the order"), so an id or path never follows its own noun ("cancel {order_id}",
+# not "cancel order {order_id}"), and free text never ends a template.
+PHRASES = {
+    "find_customer_by_email": [
+        "Could you look up the {field} for the account under {email}?",
+        "What is the {field} of the customer registered with {email}?",
+    ],
+    "find_customer_by_name_zip": [
+        "Could you find the {field} for the customer {first_name} {last_name} with zip code {zip}?",
+        "What is the {field} of the account held by {first_name} {last_name}, zip code {zip}?",
+    ],
+    "get_customer": [
+        "What {field} do you have on file for {customer_id}?",
+        "Could you check the {field} in the profile of {customer_id}?",
+        "What is the {field} on the account of {customer_id}?",
+    ],
+    "list_orders": [
+        "What is the {field} of {subject}?",
+        "Looking at the orders of {customer_id}, what is the {field} of {subject}?",
+        "Could you check the {field} of {subject} for {customer_id}?",
+    ],
+    "get_order": [
+        "What is the {field} of {order_id}?",
+        "Could you tell me the {field} for {order_id}?",
+        "In {order_id}, what is the {field} of {subject}?",
+    ],
+    "search_products": [
+        "I'm searching for {query}: what is the {field} of {subject}?",
+        "Among the products matching {query}, what is the {field} of {subject}?",
+        "Could you search for {query} and tell me the {field} of {subject}?",
+    ],
+    "get_product": [
+        "For {product_id}, what is the {field} of {subject}?",
+        "Looking at {product_id}, could you tell me the {field} of {subject}?",
+        "What is the {field} of {product_id}?",
+    ],
+    "list_payment_methods": [
+        "What is the {field} of {subject}?",
+        "Among the payment methods of {customer_id}, what is the {field} of {subject}?",
+        "Could you check the {field} of {subject} on file for {customer_id}?",
+    ],
+    "cancel_order": [
+        "Please cancel {order_id}; the reason is {reason}.",
+        "I'd like {order_id} cancelled ({reason}).",
+        "Can you cancel {order_id}? Reason: {reason}.",
+        "Please go ahead and cancel {order_id}, with the reason {reason}.",
+    ],
+    "modify_shipping_address": [
+        "Please ship {order_id} to {street}, {city} {zip} instead.",
+        "Could you change the shipping address of {order_id} to {street}, {city}, zip {zip}?",
+        "I'd like {order_id} delivered to a new address: {street}, {city}, zip code {zip}.",
+    ],
+    "update_customer_address": [
+        "Please update the default address of {customer_id} to {street}, {city} {zip}.",
+        "Could you change the address on file for {customer_id} to {street}, {city}, zip {zip}?",
+        "I've moved: the profile of {customer_id} should now say {street}, {city}, zip code {zip}.",
+    ],
+    "return_items": [
+        "I'd like to return {item_ids} from {order_id}; please refund {payment_method_id}.",
+        "Please process a return of {item_ids} from {order_id}, with the refund going to {payment_method_id}.",
+        "Can you take back {item_ids} from {order_id}? Refund it to {payment_method_id}.",
+    ],
+    "exchange_items": [
+        "Please exchange {item_ids} from {order_id} for {new_item_ids}, and settle any difference with "
+        "{payment_method_id}.",
+        "In {order_id}, I'd like to swap {item_ids} for {new_item_ids}; use {payment_method_id} for any "
+        "price difference.",
+        "Can you exchange {item_ids} of {order_id} for {new_item_ids}? Any difference goes on "
+        "{payment_method_id}.",
+    ],
+    "get_return": [
+        "What is the {field} of {return_id}?",
+        "Could you check the {field} for {return_id}?",
+        "I'd like to know the {field} of {return_id}.",
+    ],
+}
+
 DOMAIN = Domain(
     name="retail",
     description="Customer service for an online shop: orders, returns, exchanges, payments.",
@@ -517,4 +599,5 @@ DOMAIN = Domain(
     scenarios=[order_status, order_total, cancel_pending, cancel_by_id, return_to_gift_card, return_all,
                return_latest_delivered,
                exchange_color, new_address, gift_card_balance, product_price],
+    phrases=PHRASES,
 )

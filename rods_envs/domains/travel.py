@@ -831,6 +831,99 @@ def certificate_balance(b: TaskBuilder) -> bool:
     return True
 
 
+# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
+# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
+# element that field belongs to: read tools whose answers can sit in a list have templates with it;
+# those with top-level answers, templates without it). A parameter renders as a stated value
+# ("R1003"), a held-back one ("my reservation"), a list element ("the reservation whose cabin is
+# economy") or an earlier result ("the new reservation"), so an id or path never follows its own
+# noun ("cancel {order_id}", not "cancel order {order_id}"), and free text never ends a template.
+PHRASES = {
+    "list_airports": [
+        "What is the {field} of {subject}?",
+        "Among the airports you serve, what is the {field} of {subject}?",
+        "Which {field} does {subject} have?",
+    ],
+    "search_flights": [
+        "For flights from {origin} to {destination} on {date}, what is the {field} of {subject}?",
+        "I'm looking at {origin} to {destination} on {date}: what is the {field} of {subject}?",
+        "Could you search {origin} to {destination} for {date} and tell me the {field} of {subject}?",
+    ],
+    "get_flight": [
+        "What is the {field} of {flight_number}?",
+        "Could you tell me the {field} for {flight_number}?",
+        "Quick question about {flight_number}: what is its {field}?",
+    ],
+    "find_user_by_email": [
+        "Could you look up the {field} for the account under {email}?",
+        "What is the {field} of the traveller registered with {email}?",
+    ],
+    "get_user": [
+        "For {user_id}, what is the {field} of {subject}?",
+        "Looking at the profile of {user_id}, could you tell me the {field} of {subject}?",
+        "What is the {field} on the profile of {user_id}?",
+    ],
+    "list_reservations": [
+        "What is the {field} of {subject}?",
+        "Among the reservations of {user_id}, what is the {field} of {subject}?",
+        "Could you check the {field} of {subject} for {user_id}?",
+    ],
+    "get_reservation": [
+        "What is the {field} of {reservation_id}?",
+        "Could you tell me the {field} on {reservation_id}?",
+        "On {reservation_id}, what is the {field} of {subject}?",
+    ],
+    "book_reservation": [
+        "Please book {flight_number} in {cabin} for {passengers} under {user_id}, paying with {payment_id} "
+        "(travel insurance: {insurance}).",
+        "I'd like seats on {flight_number}, cabin {cabin}, for {passengers}. Charge {payment_id}; the account "
+        "is {user_id}.",
+        "Can you make a booking for {passengers} on {flight_number} in {cabin}? Use {payment_id} from "
+        "{user_id}; insurance: {insurance}.",
+    ],
+    "get_seat_map": [
+        "On {flight_number} in {cabin}, what is the {field} of {subject}?",
+        "Looking at the seat map of {flight_number}, cabin {cabin}, what is the {field} of {subject}?",
+    ],
+    "select_seat": [
+        "Please put {passenger} in {seat} on {reservation_id}.",
+        "Can {passenger} have {seat} on {reservation_id}?",
+        "On {reservation_id}, I'd like {passenger} moved to {seat}.",
+    ],
+    "get_baggage_allowance": [
+        "What is the {field} on {reservation_id}?",
+        "Could you check the {field} for {reservation_id}?",
+        "For {reservation_id}, what is the {field}?",
+    ],
+    "add_baggage": [
+        "Please add {bags} checked bag(s) to {reservation_id}.",
+        "I'd like to add checked bags to {reservation_id} (number of bags: {bags}); charge any fee to "
+        "{payment_id}.",
+        "Can you put extra checked bags on {reservation_id}? The number of bags is {bags}, and any fee goes "
+        "on {payment_id}.",
+    ],
+    "change_flight": [
+        "Please move {reservation_id} to {flight_number}.",
+        "Could you switch {reservation_id} over to {flight_number}? Any extra fare goes on {payment_id}.",
+        "I'd like to change {reservation_id} to {flight_number}, paying any difference with {payment_id}.",
+    ],
+    "quote_upgrade": [
+        "What is the {field} of upgrading {reservation_id} to {cabin}?",
+        "If I upgraded {reservation_id} to {cabin}, what would the {field} be?",
+        "Could you quote an upgrade of {reservation_id} to {cabin} and tell me the {field}?",
+    ],
+    "upgrade_cabin": [
+        "Please upgrade {reservation_id} to {cabin} and charge {payment_id}.",
+        "I'd like {reservation_id} moved up to {cabin}; pay the difference with {payment_id}.",
+        "Can you upgrade {reservation_id} to {cabin}? Use {payment_id} for the fare difference.",
+    ],
+    "cancel_reservation": [
+        "Please cancel {reservation_id}.",
+        "I need to cancel {reservation_id}.",
+        "Could you cancel {reservation_id} for me?",
+    ],
+}
+
 DOMAIN = Domain(
     name="travel",
     description="An airline's reservation desk: flight search, bookings, seats, bags, changes, upgrades, "
@@ -839,4 +932,5 @@ DOMAIN = Domain(
     make_world=make_world,
     scenarios=[book_flight, flights_between, flight_schedule, add_bags, choose_seat, seat_by_number,
                cancel_trip, upgrade_quote, upgrade, move_to_flight, bag_allowance, certificate_balance],
+    phrases=PHRASES,
 )

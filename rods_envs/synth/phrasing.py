@@ -55,6 +55,8 @@ def noun(semantic: str) -> str:
 def show(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(show(v) for v in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
@@ -144,7 +146,10 @@ class Phrasebook:
                     if line not in details:
                         details.append(line)
         opener = (OPENERS if first else LINKS)[int(rng.integers(len(OPENERS if first else LINKS)))]
-        return " ".join(s for s in [opener.strip()] + details + sentences if s)
+        text = " ".join(details + sentences)
+        if opener.rstrip().endswith((",", ":")) or opener == "Now ":
+            text = text[:1].lower() + text[1:]      # "Next, what is ..." rather than "Next, What is"
+        return (opener + text).strip()
 
     def _sentence(self, view: dict, rng) -> tuple[str, set]:
         params = view["params"]
@@ -152,15 +157,22 @@ class Phrasebook:
         answer = view["answer"]
         primary = next((values[n] for n, p in params.items() if p.kind != "stated"), None)
         subject = describe_selector(answer["selector"]) if answer and answer["selector"] else (primary or "it")
-        values.update(field=words(answer["field"]) if answer else "", subject=subject)
-        options = [t for t in self.templates.get(view["tool"], [])
-                   if {f for _, f, _, _ in string.Formatter().parse(t) if f} <= set(values)]
+        values.update(subject=subject)
+        if answer:
+            values["field"] = words(answer["field"])
+        listed = bool(answer and answer["selector"])
+
+        def fits(template: str) -> bool:
+            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            # {subject} names a list element: use it exactly when the answer lies in a list.
+            return used <= set(values) and (not answer or ("subject" in used) == listed)
+        options = [t for t in self.templates.get(view["tool"], []) if fits(t)]
         if options:
             template = options[int(rng.integers(len(options)))]
             used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
             sentence = template.format(**values)
-            if answer and answer["selector"] and "subject" not in used:
-                sentence += f" I mean {subject}."   # which list element the answer is about
+            if answer and view["writes"] and "field" not in used:   # a write whose result the user wants
+                sentence += f" Please tell me the {words(answer['field'])}."
             return sentence, used
         if answer:
             return f"What is the {words(answer['field'])} of {subject}?", set()

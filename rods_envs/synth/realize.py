@@ -51,20 +51,30 @@ def _prefix(path: tuple) -> tuple | None:
 
 def _singular(word: str) -> str:
     word = str(word).replace("_", " ")
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith(("ches", "shes", "xes", "sses")):
+        return word[:-2]
     return word[:-1] if word.endswith("s") and not word.endswith("ss") else word
 
 
-def _selector(items: list, k: int, prefix: tuple, rng: np.random.Generator) -> Selector:
+def _selector(items: list, k: int, prefix: tuple, rng: np.random.Generator, asked: str | None = None,
+              by_value: bool = True) -> Selector:
+    """How to single out ``items[k]``: a field whose value no other element shares (never the
+    field being asked for), else its position."""
     noun = _singular(prefix[-2]) if len(prefix) > 1 else "item"
     element = items[k]
     if isinstance(element, dict):
         unique = [f for f, v in element.items() if isinstance(v, (str, int)) and not isinstance(v, bool)
+                  and f != asked and str(v).strip()
                   and sum(1 for other in items if isinstance(other, dict) and other.get(f) == v) == 1]
         plain = [f for f in unique if not f.endswith("id")]
         chosen = plain or unique
         if chosen:
             f = chosen[int(rng.integers(len(chosen)))]
             return Selector(noun, f, element[f], k + 1)
+        return Selector(noun, None, None, k + 1)
+    if not by_value or sum(1 for other in items if other == element) > 1:
         return Selector(noun, None, None, k + 1)
     return Selector(noun, "", element, k + 1)
 
@@ -256,7 +266,10 @@ class Realisation:
             if key not in self.chosen:
                 items = self._list(*key)
                 self.chosen[key] = int(self.rng.integers(len(items)))
-                self.selectors[key] = _selector(items, self.chosen[key], prefix, self.rng)
+                asked = node.answer[-1] if node.answer[-1] != STAR else None
+                # An element of a list of plain values is named by position: its value is the answer.
+                self.selectors[key] = _selector(items, self.chosen[key], prefix, self.rng, asked,
+                                                by_value=node.answer[-1] != STAR)
             selector = self.selectors[key]
         path = self.concrete(Pick(n, node.answer))
         try:
@@ -266,7 +279,9 @@ class Realisation:
         if value is None or isinstance(value, dict) or (
                 isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
             raise Unrealizable("the answer is not a scalar")
-        return {"field": str(path[-1]) if path else "result", "path": list(path), "selector": selector}
+        name = next((str(step) for step in reversed(path) if not isinstance(step, int)), "result")
+        field = _singular(name) if isinstance(path[-1], int) else name   # ["lines", 0] asks for a line
+        return {"field": field, "path": list(path), "selector": selector}
 
     def _view(self, skeleton: Skeleton, n: int, node: Node, answer: dict | None) -> dict:
         tool = self.domain.tools[node.tool]
