@@ -280,7 +280,7 @@ class Realisation:
                 isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
             raise Unrealizable("the answer is not a scalar")
         name = next((str(step) for step in reversed(path) if not isinstance(step, int)), "result")
-        field = _singular(name) if isinstance(path[-1], int) else name   # ["lines", 0] asks for a line
+        field = _singular(name) if path and isinstance(path[-1], int) else name   # ["lines", 0] asks for a line
         return {"field": field, "path": list(path), "selector": selector}
 
     def _view(self, skeleton: Skeleton, n: int, node: Node, answer: dict | None) -> dict:
