@@ -6,7 +6,6 @@ passed; the outcome is 1 only when all of them pass.
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -19,7 +18,7 @@ from .tool import ToolError
 class Gold:
     states: list[dict]                          # the state after each turn
     unchanged: list[bool]                       # did turn t leave the gold state as it found it?
-    answers: list[list[list[re.Pattern]]]       # per turn, per required value: accepted forms
+    answers: list[list[list[str]]]              # per turn, per required value: accepted forms, lowercased
     results: dict[str, Any]                     # every gold call's result, by call id
 
 
@@ -37,9 +36,19 @@ def answer_forms(value: Any) -> list[list[str]]:
     raise ValueError(f"an answer must be a scalar or a list of scalars, not {type(value).__name__}")
 
 
-def _pattern(text: str) -> re.Pattern:
-    # Word boundaries so that "12" is not found inside "112".
-    return re.compile(r"(?<![0-9A-Za-z])" + re.escape(text.lower()) + r"(?![0-9A-Za-z])")
+def mentions(said: str, form: str) -> bool:
+    """Is ``form`` in ``said`` as a whole word or number ("12" is not found inside "112")?"""
+    start = said.find(form)
+    while start != -1:
+        end = start + len(form)
+        if (start == 0 or not _word_char(said[start - 1])) and (end == len(said) or not _word_char(said[end])):
+            return True
+        start = said.find(form, start + 1)
+    return False
+
+
+def _word_char(c: str) -> bool:
+    return c.isascii() and c.isalnum()
 
 
 def run_gold(task) -> Gold:
@@ -64,7 +73,7 @@ def run_gold(task) -> Gold:
         for ref in turn["answers"]:
             try:
                 value = lookup(results[ref["$ref"]], ref["path"])
-                required += [[_pattern(f) for f in forms] for forms in answer_forms(value)]
+                required += [[f.lower() for f in forms] for forms in answer_forms(value)]
             except (KeyError, IndexError, TypeError, ValueError) as exc:
                 raise TaskError(f"{task.id}: turn {t} answer {ref} is not a scalar result: {exc}") from exc
         answers.append(required)
@@ -74,7 +83,7 @@ def run_gold(task) -> Gold:
 def told(gold: Gold, turn: int, said: str) -> bool:
     """Did every value the user asked for in ``turn`` appear in what the agent said?"""
     said = said.lower()
-    return all(any(p.search(said) for p in forms) for forms in gold.answers[turn])
+    return all(any(mentions(said, form) for form in forms) for forms in gold.answers[turn])
 
 
 def turn_passed(task, turn: int, state: dict, said: str) -> bool:

@@ -56,3 +56,11 @@ def test_answers_must_reach_the_user(suite):
         obs, _, _, _, info = env.step(action)
     _, _, _, _, info = env.step("All finished, goodbye.")   # did the work, told nothing
     assert info["turns_passed"] == [False]
+
+
+def test_mentions_needs_whole_words():
+    from rods_envs.checker import mentions
+    assert mentions("the total is 12.", "12") and mentions("12", "12")
+    assert not mentions("it was 112 dollars", "12") and not mentions("a12b", "12")
+    assert mentions("no: 112, but 12!", "12") and mentions("#w1001 is shipped", "#w1001")
+    assert not mentions("", "x")

@@ -33,8 +33,15 @@ def schema_paths(schema: dict, path: tuple = ()) -> list[tuple[tuple, dict]]:
     return [(path, schema)]
 
 
+_FIELDS: dict[tuple[int, str], list[tuple]] = {}
+
+
 def fields_of_type(schema: dict, semantic: str) -> list[tuple]:
-    return [p for p, leaf in schema_paths(schema) if leaf.get(SEMANTIC) == semantic]
+    """Result paths carrying ``semantic``; memoised, since tool schemas never change."""
+    memo = (id(schema), semantic)
+    if memo not in _FIELDS:
+        _FIELDS[memo] = [p for p, leaf in schema_paths(schema) if leaf.get(SEMANTIC) == semantic]
+    return _FIELDS[memo]
 
 
 def answer_fields(schema: dict) -> list[tuple]:
