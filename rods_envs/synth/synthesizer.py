@@ -84,7 +84,8 @@ class Synthesizer:
             if len(out) == n:
                 break
             if same_wl or rng.random() < 0.3:
-                variant = self._emit(self._tag(skeleton, "reinstantiate"), rng, target=target, same_wl=same_wl)
+                same = self._tag(self._tag(skeleton, "resample_like"), "reinstantiate")
+                variant = self._emit(same, rng, target=target, same_wl=same_wl)
             else:
                 world = self._world(rng)
                 walked = walk_like(target, categories, self.domain, self.pool, self.realiser, world, rng,
