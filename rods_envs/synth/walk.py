@@ -98,8 +98,11 @@ def walk_like(signature: dict, categories: set, domain: Domain, pool: LiteralPoo
         writes = any(domain.tools[n.tool].writes for n in segment)
         for k, node in enumerate(segment):
             tool = domain.tools[node.tool]
-            ask = not tool.writes and ((k == len(segment) - 1 and not writes) or rng.random() < 0.2)
-            placed.append(replace(node, turn=t, answer=_with_answer(tool, rng) if ask else None))
+            must = k == len(segment) - 1 and not writes       # a turn of reads owes an answer
+            answer = _with_answer(tool, rng) if not tool.writes and (must or rng.random() < 0.2) else None
+            if must and answer is None:
+                return None
+            placed.append(replace(node, turn=t, answer=answer))
     if {domain.tools[n.tool].category for n in placed} != categories:
         return None
     return Skeleton(domain.name, tuple(placed), turns, lineage), run
