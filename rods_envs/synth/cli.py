@@ -35,7 +35,9 @@ def _bar(done: int, total: int, started: float) -> None:
     width = 30
     filled = int(width * done / max(total, 1))
     rate = done / max(time.perf_counter() - started, 1e-9)
-    sys.stderr.write(f"\r  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} seeds  {rate:.1f}/s")
+    line = f"  [{'#' * filled}{'.' * (width - filled)}] {done}/{total} seeds  {rate:.1f}/s"
+    # Redraw in place on a terminal; in a log, one line per update.
+    sys.stderr.write(f"\r{line}" if sys.stderr.isatty() else f"{line}\n")
     sys.stderr.flush()
 
 
@@ -67,7 +69,7 @@ def run(args) -> int:
                     emitted += len(variants)
                 if sys.stderr.isatty() or k % 10 == 0 or k == len(mine) - 1:
                     _bar(k + 1, len(mine), started)
-            sys.stderr.write(f"  {domain}\n")
+            sys.stderr.write(f"  {domain}\n" if sys.stderr.isatty() else f"  {domain} done\n")
             rejected.update(synth.rejected)
     tmp.replace(out)
     elapsed = time.perf_counter() - started
