@@ -24,18 +24,31 @@ from .skeleton import Node, Pick, Skeleton
 PROPOSALS = 6   # proposals per position before the walk gives up
 
 
+_LINKS: dict[tuple[int, str], list] = {}
+
+
+def _links(domain: Domain, producer) -> list[tuple]:
+    """(tool, [(parameter, result path)]) for every API-graph successor of ``producer``: where a
+    produced value can flow. Fixed by the schemas, so computed once per tool."""
+    memo = (id(domain), producer.name)
+    if memo not in _LINKS:
+        links = []
+        for name in domain.api_graph.successors(producer.name):
+            tool = domain.tools[name]
+            options = [(param, path) for param, schema in tool.parameters["properties"].items()
+                       if schema.get(SEMANTIC) in producer.produces and schema.get("type") in ("string", "integer")
+                       for path in fields_of_type(producer.result, schema[SEMANTIC])]
+            if options:
+                links.append((tool, options))
+        _LINKS[memo] = links
+    return _LINKS[memo]
+
+
 def _child(domain: Domain, parent: Node, parent_index: int, pool: LiteralPool, rng) -> Node | None:
     """A call consuming something ``parent`` produced, along an API-graph edge."""
-    producer = domain.tools[parent.tool]
-    successors = list(domain.api_graph.successors(producer.name))
-    rng.shuffle(successors)
-    for name in successors:
-        tool = domain.tools[name]
-        options = [(param, path) for param, schema in tool.parameters["properties"].items()
-                   if schema.get(SEMANTIC) in producer.produces and schema.get("type") in ("string", "integer")
-                   for path in fields_of_type(producer.result, schema[SEMANTIC])]
-        if not options:
-            continue
+    links = _links(domain, domain.tools[parent.tool])
+    for k in rng.permutation(len(links)):
+        tool, options = links[int(k)]
         param, path = options[int(rng.integers(len(options)))]
         args = _bind_rest(tool, {param: Pick(parent_index, path)}, pool, rng)
         if args is not None:
