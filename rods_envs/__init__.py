@@ -21,5 +21,10 @@ for _domain, _env_id in ENV_IDS.items():
         gym.register(id=_env_id, entry_point="rods_envs.env:ToolUseEnv", kwargs={"domain": _domain},
                      disable_env_checker=False)
 
+# BFCL V3 multi-turn (optional: the environment needs  pip install --no-deps bfcl-eval mpmath).
+if "rods/BFCL-MultiTurn-v0" not in gym.registry:
+    gym.register(id="rods/BFCL-MultiTurn-v0", entry_point="rods_envs.bfcl.env:BFCLEnv",
+                 disable_env_checker=False)
+
 __all__ = ["DOMAINS", "ENV_IDS", "OraclePolicy", "Suite", "Task", "TaskError", "ToolUseEnv",
            "get_domain", "load_suite", "load_tasks"]

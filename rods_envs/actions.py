@@ -104,6 +104,17 @@ def _from_dict(message: dict, next_id) -> Action:
     raise _Malformed("a message needs string 'content' or a list of 'tool_calls'")
 
 
+def _json_only(action: Action) -> Action:
+    """A dict action can carry values JSON cannot hold (sets, objects): such a call is malformed."""
+    for call in action.calls:
+        if call.error is None:
+            try:
+                json.dumps(call.arguments)
+            except (TypeError, ValueError, RecursionError):
+                call.arguments, call.error = None, f"arguments of {call.name!r} must be JSON values"
+    return action
+
+
 def parse_action(action: Any, next_id) -> Action:
     """Parse ``action``; ``next_id()`` supplies ids for calls that carry none."""
     try:
@@ -112,9 +123,9 @@ def parse_action(action: Any, next_id) -> Action:
                 raise _Malformed(f"action is {len(action)} characters; the limit is {MAX_ACTION_CHARS}")
             return _from_text(action, next_id)
         if isinstance(action, dict):
-            return _from_dict(action, next_id)
+            return _json_only(_from_dict(action, next_id))
         if isinstance(action, list):
-            return Action(calls=_calls(action, next_id))
+            return _json_only(Action(calls=_calls(action, next_id)))
         raise _Malformed(f"an action must be text, a message dict or a list of calls, not {type(action).__name__}")
     except _Malformed as exc:
         return Action(error=str(exc))

@@ -113,7 +113,7 @@ class ToolUseEnv(gym.Env):
         if self.task is None or self.done:
             raise ResetNeeded("call reset() before step(): the episode has not started or has ended")
         self.steps += 1
-        parsed = parse_action(action, self._next_call_id)
+        parsed = self._parse(action)
         new: list[dict] = []
         reward = 0.0
         if parsed.error is not None:
@@ -121,7 +121,7 @@ class ToolUseEnv(gym.Env):
             new.append(self._note(f"Error: {parsed.error}"))
         elif parsed.calls:
             self.messages.append(self._assistant_calls(parsed.calls))
-            new.extend(self._run(call) for call in parsed.calls)
+            new.extend(self._run_calls(parsed.calls))
         else:
             reward = self._talk(parsed.text, new)
         terminated = self.done
@@ -149,6 +149,13 @@ class ToolUseEnv(gym.Env):
             except (KeyError, TypeError):
                 raise ValueError(f"unknown task_id {options['task_id']!r} for this environment") from None
         return self.tasks[int(self.np_random.integers(len(self.tasks)))]
+
+    def _parse(self, action: Any):
+        """The action as calls, text or an error (a subclass may accept another call syntax)."""
+        return parse_action(action, self._next_call_id)
+
+    def _run_calls(self, calls: list[Call]) -> list[dict]:
+        return [self._run(call) for call in calls]
 
     def _next_call_id(self) -> str:
         self._call_count += 1

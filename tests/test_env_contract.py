@@ -144,3 +144,12 @@ def test_render_ansi_transcript():
     env.step('{"name": "pwd", "arguments": {}}')
     text = env.render()
     assert "[user]" in text and "[tool pwd]" in text
+
+
+def test_dict_actions_with_non_json_values_are_errors():
+    env = gym.make("rods/Retail-v0")
+    env.reset(seed=0)
+    for action in ({"name": "find_customer_by_email", "arguments": {"email": {1, 2}}},
+                   [{"name": "get_order", "arguments": {"order_id": object()}}]):
+        obs, reward, terminated, truncated, info = env.step(action)
+        assert "must be JSON values" in obs and not terminated
