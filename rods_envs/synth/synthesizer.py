@@ -28,6 +28,7 @@ from .skeleton import Skeleton, lift
 from .walk import walk_like
 
 WORLDS = 16   # new worlds per synthesizer; every variant draws one (building worlds is the slow part)
+REUSE = 0.5   # how often resample_like rebinds a plan it walked before instead of walking anew
 
 
 def matches(signature: dict, target: dict, same_wl: bool = False) -> bool:
@@ -80,10 +81,14 @@ class Synthesizer:
         categories = {self.domain.tools[c["tool"]].category for c in task.calls}
         skeleton = self._skeleton(task)
         out: list[Task] = []
+        walked_plans: list[Skeleton] = []    # plans a walk found: rebound on other worlds too
         for _ in range(max_attempts or 20 * n):
             if len(out) == n:
                 break
-            if same_wl or rng.random() < 0.3:
+            if walked_plans and rng.random() < REUSE:
+                plan = walked_plans[int(rng.integers(len(walked_plans)))]
+                variant = self._emit(self._tag(plan, "reinstantiate"), rng, target=target)
+            elif same_wl or rng.random() < 0.3:
                 same = self._tag(self._tag(skeleton, "resample_like"), "reinstantiate")
                 variant = self._emit(same, rng, target=target, same_wl=same_wl)
             else:
@@ -94,6 +99,8 @@ class Synthesizer:
                     self.rejected["no walk fits the signature"] += 1
                     continue
                 variant = self._emit(walked[0], rng, target=target, realisation=walked[1])
+                if variant is not None:
+                    walked_plans.append(walked[0])
             if variant is not None:
                 out.append(variant)
         return out
