@@ -83,7 +83,7 @@ class LiteralPool:
         return None
 
 
-def _bind_rest(tool, bound: dict, pool: LiteralPool, rng) -> dict | None:
+def bind_rest(tool, bound: dict, pool: LiteralPool, rng) -> dict | None:
     """``bound`` plus a stated value for every other required parameter, or None if one lacks it."""
     args = dict(bound)
     groups: dict = {}
@@ -96,7 +96,7 @@ def _bind_rest(tool, bound: dict, pool: LiteralPool, rng) -> dict | None:
     return args
 
 
-def _with_answer(tool, rng) -> tuple | None:
+def answer_for(tool, rng) -> tuple | None:
     options = answer_fields(tool.result)
     return options[int(rng.integers(len(options)))] if options else None
 
@@ -121,7 +121,7 @@ def _depths(skeleton: Skeleton) -> list[int]:
     return depth
 
 
-def _tagged(skeleton: Skeleton, mutation: str) -> Skeleton:
+def tagged(skeleton: Skeleton, mutation: str) -> Skeleton:
     lineage = dict(skeleton.lineage)
     lineage["mutations"] = list(lineage.get("mutations", [])) + [mutation]
     return replace(skeleton, lineage=lineage)
@@ -130,7 +130,7 @@ def _tagged(skeleton: Skeleton, mutation: str) -> Skeleton:
 # -- the mutations ----------------------------------------------------------------------------
 
 def reinstantiate(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleton:
-    return _tagged(skeleton, "reinstantiate")
+    return tagged(skeleton, "reinstantiate")
 
 
 def withhold(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleton | None:
@@ -142,7 +142,7 @@ def withhold(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skel
     i, name = options[int(rng.integers(len(options)))]
     nodes = list(skeleton.nodes)
     nodes[i] = replace(nodes[i], args={**nodes[i].args, name: replace(nodes[i].args[name], withheld=True)})
-    return _tagged(skeleton.with_nodes(nodes), "withhold")
+    return tagged(skeleton.with_nodes(nodes), "withhold")
 
 
 def prune(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleton | None:
@@ -160,7 +160,7 @@ def prune(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleto
         parents = [p.node for p in picks(nodes[drop].args) if nodes[p.node].turn == turn] or \
                   [i for i, n in enumerate(nodes) if i != drop and n.turn == turn]
         parent = parents[int(rng.integers(len(parents)))]
-        answer = _with_answer(domain.tools[nodes[parent].tool], rng)
+        answer = answer_for(domain.tools[nodes[parent].tool], rng)
         if answer is None:
             return None
         kept[parent if parent < drop else parent - 1] = replace(nodes[parent], answer=answer)
@@ -168,7 +168,7 @@ def prune(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleto
     def shift(leaf):
         return replace(leaf, node=leaf.node - 1) if isinstance(leaf, Pick) and leaf.node > drop else leaf
     kept = [replace(n, args=map_leaves(n.args, shift)) for n in kept]
-    return _tagged(skeleton.with_nodes(kept), "prune")
+    return tagged(skeleton.with_nodes(kept), "prune")
 
 
 def deepen(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleton | None:
@@ -188,14 +188,14 @@ def deepen(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skelet
                 options += [(tool, name, path) for path in fields_of_type(producer.result, semantic)]
     rng.shuffle(options)
     for tool, name, path in options:
-        args = _bind_rest(tool, {name: Pick(leaf, path)}, pool, rng)
+        args = bind_rest(tool, {name: Pick(leaf, path)}, pool, rng)
         if args is None:
             continue
         turn = skeleton.nodes[leaf].turn
-        node = Node(tool.name, turn, args, None if tool.writes else _with_answer(tool, rng))
+        node = Node(tool.name, turn, args, None if tool.writes else answer_for(tool, rng))
         if not tool.writes and node.answer is None:
             continue
-        return _tagged(_insert(skeleton, _end_of_turn(skeleton, turn), node), "deepen")
+        return tagged(_insert(skeleton, _end_of_turn(skeleton, turn), node), "deepen")
     return None
 
 
@@ -204,67 +204,50 @@ def widen(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleto
     order = rng.permutation(len(tools))
     for k in order:
         tool = tools[int(k)]
-        args = _bind_rest(tool, {}, pool, rng)
+        args = bind_rest(tool, {}, pool, rng)
         if args is None or (not tool.writes and not answer_fields(tool.result)):
             continue
         turn = int(rng.integers(skeleton.turns))
-        node = Node(tool.name, turn, args, None if tool.writes else _with_answer(tool, rng))
-        return _tagged(_insert(skeleton, _end_of_turn(skeleton, turn), node), "widen")
+        node = Node(tool.name, turn, args, None if tool.writes else answer_for(tool, rng))
+        return tagged(_insert(skeleton, _end_of_turn(skeleton, turn), node), "widen")
     return None
 
 
+def _semantic(domain: Domain, node: Node, param: str) -> str | None:
+    return domain.tools[node.tool].parameters["properties"][param].get(SEMANTIC)
+
+
 def swap(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleton | None:
+    """Replace one call by another tool of the same kind that takes the same inputs and produces
+    what the calls after it take from it."""
     i = int(rng.integers(len(skeleton.nodes)))
     old = skeleton.nodes[i]
     before = domain.tools[old.tool]
-    incoming = {before.parameters["properties"][name].get(SEMANTIC): tree
-                for name, tree in old.args.items() if isinstance(tree, Pick)}
+    incoming = {_semantic(domain, old, name): tree for name, tree in old.args.items() if isinstance(tree, Pick)}
     consumers = skeleton.consumers(i)
-    needed = set()
-    for j in consumers:
-        for name, tree in skeleton.nodes[j].args.items():
-            if isinstance(tree, Pick) and tree.node == i:
-                needed.add(domain.tools[skeleton.nodes[j].tool].parameters["properties"][name].get(SEMANTIC))
+    direct = {(j, name) for j in consumers for name, tree in skeleton.nodes[j].args.items()
+              if isinstance(tree, Pick) and tree.node == i}
+    if sum(1 for j in consumers for p in picks(skeleton.nodes[j].args) if p.node == i) != len(direct):
+        return None     # a consumer reads it inside a list or object: keep it simple, do not swap
+    needed = {_semantic(domain, skeleton.nodes[j], name) for j, name in direct}
     candidates = [t for t in domain.tools.values() if t.name != old.tool and t.writes == before.writes
-                  and needed <= t.produces]
-    rng.shuffle(candidates)
-    for tool in candidates:
-        bound = {}
-        for name, schema in tool.parameters["properties"].items():
-            if schema.get(SEMANTIC) in incoming:
-                bound[name] = incoming[schema[SEMANTIC]]
+                  and all(fields_of_type(t.result, semantic) for semantic in needed)]
+    for k in rng.permutation(len(candidates)):
+        tool = candidates[int(k)]
+        bound = {name: incoming[schema[SEMANTIC]] for name, schema in tool.parameters["properties"].items()
+                 if schema.get(SEMANTIC) in incoming}
         if incoming and not bound:
             continue  # keep the topology: the new tool must take the same inputs
-        args = _bind_rest(tool, bound, pool, rng)
-        if args is None:
+        args = bind_rest(tool, bound, pool, rng)
+        answer = answer_for(tool, rng) if old.answer is not None else None
+        if args is None or (old.answer is not None and answer is None):
             continue
-        answer = None
-        if old.answer is not None:
-            answer = _with_answer(tool, rng)
-            if answer is None:
-                continue
         nodes = list(skeleton.nodes)
         nodes[i] = Node(tool.name, old.turn, args, answer)
-        ok = True
-        for j in consumers:
-            node = nodes[j]
-            new_args = {}
-            for name, tree in node.args.items():
-                if isinstance(tree, Pick) and tree.node == i:
-                    semantic = domain.tools[node.tool].parameters["properties"][name].get(SEMANTIC)
-                    paths = fields_of_type(tool.result, semantic)
-                    if not paths:
-                        ok = False
-                        break
-                    tree = Pick(i, paths[int(rng.integers(len(paths)))])
-                new_args[name] = tree
-            if not ok or any(isinstance(t, Pick) and t.node == i for t in leaves(
-                    {k: v for k, v in node.args.items() if not isinstance(v, Pick)})):
-                ok = False
-                break
-            nodes[j] = replace(node, args=new_args)
-        if ok:
-            return _tagged(skeleton.with_nodes(nodes), "swap")
+        for j, name in direct:   # the consumers now read the same kind of value from the new tool
+            paths = fields_of_type(tool.result, _semantic(domain, nodes[j], name))
+            nodes[j] = replace(nodes[j], args={**nodes[j].args, name: Pick(i, paths[int(rng.integers(len(paths)))])})
+        return tagged(skeleton.with_nodes(nodes), "swap")
     return None
 
 

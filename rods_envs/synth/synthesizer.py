@@ -21,7 +21,7 @@ from ..env import ToolUseEnv
 from ..episode import DoNothingPolicy, run_episode
 from ..oracle import OraclePolicy
 from ..task import Task, TaskError
-from .mutations import MUTATIONS, LiteralPool, compose
+from .mutations import MUTATIONS, LiteralPool, compose, tagged
 from .phrasing import Paraphraser, Phrasebook
 from .realize import Realiser, Unrealizable
 from .skeleton import Skeleton, lift
@@ -49,7 +49,8 @@ class Synthesizer:
         self.pool = LiteralPool(list(self.skeletons.values()))
         self.phrasebook = Phrasebook(self.domain.phrases, paraphraser)
         self.realiser = Realiser(self.domain, self.phrasebook)
-        self.env = ToolUseEnv(domain, tasks=self.seeds or None, max_steps=256) if self.seeds else None
+        # One environment verifies every variant (each runs with options={"task": ...}).
+        self.env = ToolUseEnv(domain, tasks=self.seeds, max_steps=256) if self.seeds else None
         self._worlds = [self.domain.make_world(self.world_rng) for _ in range(worlds)]
         self.seen = {t.key for t in self.seeds}
         self.rejected: collections.Counter = collections.Counter()
@@ -87,9 +88,9 @@ class Synthesizer:
                 break
             if walked_plans and rng.random() < REUSE:
                 plan = walked_plans[int(rng.integers(len(walked_plans)))]
-                variant = self._emit(self._tag(plan, "reinstantiate"), rng, target=target)
+                variant = self._emit(tagged(plan, "reinstantiate"), rng, target=target)
             elif same_wl or rng.random() < 0.3:
-                same = self._tag(self._tag(skeleton, "resample_like"), "reinstantiate")
+                same = tagged(tagged(skeleton, "resample_like"), "reinstantiate")
                 variant = self._emit(same, rng, target=target, same_wl=same_wl)
             else:
                 world = self._world(rng)
@@ -110,11 +111,6 @@ class Synthesizer:
         if task.id not in self.skeletons:
             self.skeletons[task.id] = lift(task)
         return self.skeletons[task.id]
-
-    @staticmethod
-    def _tag(skeleton: Skeleton, mutation: str) -> Skeleton:
-        from .mutations import _tagged
-        return _tagged(skeleton, mutation)
 
     def _world(self, rng) -> dict:
         return self._worlds[int(rng.integers(len(self._worlds)))]

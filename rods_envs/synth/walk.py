@@ -17,7 +17,7 @@ import numpy as np
 
 from ..domain import Domain
 from ..tool import SEMANTIC
-from .mutations import LiteralPool, _bind_rest, _with_answer, fields_of_type
+from .mutations import LiteralPool, bind_rest, answer_for, fields_of_type
 from .realize import Realisation, Realiser
 from .skeleton import Node, Pick, Skeleton
 
@@ -50,7 +50,7 @@ def _child(domain: Domain, parent: Node, parent_index: int, pool: LiteralPool, r
     for k in rng.permutation(len(links)):
         tool, options = links[int(k)]
         param, path = options[int(rng.integers(len(options)))]
-        args = _bind_rest(tool, {param: Pick(parent_index, path)}, pool, rng)
+        args = bind_rest(tool, {param: Pick(parent_index, path)}, pool, rng)
         if args is not None:
             return Node(tool.name, 0, args, None)
     return None
@@ -61,7 +61,7 @@ def _root(domain: Domain, pool: LiteralPool, rng) -> Node | None:
     tools = list(domain.tools.values())
     for k in rng.permutation(len(tools)):
         tool = tools[int(k)]
-        args = _bind_rest(tool, {}, pool, rng)
+        args = bind_rest(tool, {}, pool, rng)
         if args is not None:
             return Node(tool.name, 0, args, None)
     return None
@@ -112,7 +112,7 @@ def walk_like(signature: dict, categories: set, domain: Domain, pool: LiteralPoo
         for k, node in enumerate(segment):
             tool = domain.tools[node.tool]
             must = k == len(segment) - 1 and not writes       # a turn of reads owes an answer
-            answer = _with_answer(tool, rng) if not tool.writes and (must or rng.random() < 0.2) else None
+            answer = answer_for(tool, rng) if not tool.writes and (must or rng.random() < 0.2) else None
             if must and answer is None:
                 return None
             placed.append(replace(node, turn=t, answer=answer))
