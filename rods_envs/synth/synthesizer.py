@@ -28,6 +28,7 @@ from .skeleton import Skeleton, lift
 from .walk import walk_like
 
 WORLDS = 16   # new worlds per synthesizer; every variant draws one (building worlds is the slow part)
+SAME_WORLD = {"swap", "deepen", "widen", "prune", "withhold"}
 REUSE = 0.5   # how often resample_like rebinds a plan it walked before instead of walking anew
 
 
@@ -72,7 +73,10 @@ class Synthesizer:
         if mutated is None:
             self.rejected[f"{mutation} does not apply"] += 1
             return None
-        return self._emit(mutated, rng)
+        # A structural change keeps the seed's world, so the variant differs by that change alone;
+        # reinstantiate and compose are about new worlds.
+        world = task.record["initial_state"] if mutation in SAME_WORLD else None
+        return self._emit(mutated, rng, world=world)
 
     def resample_like(self, task: Task, n: int, rng: np.random.Generator | None = None,
                       same_wl: bool = False, max_attempts: int | None = None) -> list[Task]:
@@ -116,13 +120,13 @@ class Synthesizer:
         return self._worlds[int(rng.integers(len(self._worlds)))]
 
     def _emit(self, skeleton: Skeleton, rng, target: dict | None = None, same_wl: bool = False,
-              realisation=None) -> Task | None:
-        """Realise (unless a walk already did), verify, and count the outcome."""
+              realisation=None, world: dict | None = None) -> Task | None:
+        """Realise (unless a walk already did; on ``world`` or a new one), verify, and count."""
         self.attempts += 1
         variant_id = f"{skeleton.lineage.get('seed', self.domain.name)}.v{self.attempts}"[:128]
         try:
             if realisation is None:
-                record = self.realiser.realise(skeleton, self._world(rng), rng, variant_id)
+                record = self.realiser.realise(skeleton, world or self._world(rng), rng, variant_id)
             else:
                 record = realisation.record(skeleton, variant_id)
         except Unrealizable as exc:
