@@ -252,8 +252,12 @@ def swap(skeleton: Skeleton, domain: Domain, pool: LiteralPool, rng) -> Skeleton
 
 
 def compose(first: Skeleton, second: Skeleton) -> Skeleton:
-    """``second``'s turns after ``first``'s, on one world; its entities rebound independently."""
+    """``second``'s turns after ``first``'s, on ``first``'s world: the first plan keeps its values,
+    the second's entities are rebound onto that world."""
     offset = len(first.nodes)
+
+    def keep(leaf):
+        return replace(leaf, pattern=None, group=None) if isinstance(leaf, Lit) else leaf
 
     def move(leaf):
         if isinstance(leaf, Pick):
@@ -264,7 +268,8 @@ def compose(first: Skeleton, second: Skeleton) -> Skeleton:
     moved = [replace(n, turn=n.turn + first.turns, args=map_leaves(n.args, move)) for n in second.nodes]
     lineage = {"seed": first.lineage.get("seed"), "composed_with": second.lineage.get("seed"),
                "mutations": list(first.lineage.get("mutations", [])) + ["compose"]}
-    return Skeleton(first.domain, first.nodes + tuple(moved), first.turns + second.turns, lineage)
+    kept = tuple(replace(n, args=map_leaves(n.args, keep)) for n in first.nodes)
+    return Skeleton(first.domain, kept + tuple(moved), first.turns + second.turns, lineage)
 
 
 MUTATIONS = {"reinstantiate": reinstantiate, "swap": swap, "deepen": deepen, "widen": widen,

@@ -63,6 +63,8 @@ def show(value: Any) -> str:
 
 
 def describe_selector(sel) -> str:
+    if isinstance(sel, list):      # several elements of one list (item_ids=[...])
+        return " and ".join(describe_selector(s) for s in sel)
     if sel.field is None:
         return f"the {_ordinal(sel.ordinal)} {sel.noun} listed"
     if sel.field == "":
@@ -91,8 +93,9 @@ def must_keep(views: list[dict]) -> list[str]:
         for p in view["params"].values():
             if p.kind == "stated":
                 keep.append(show(p.value))
-            elif p.kind == "selected" and p.selector.value is not None:
-                keep.append(show(p.selector.value))
+            elif p.kind == "selected":
+                selectors = p.selector if isinstance(p.selector, list) else [p.selector]
+                keep += [show(s.value) for s in selectors if s.value is not None]
         answer = view["answer"]
         if answer and answer["selector"] and answer["selector"].value is not None:
             keep.append(show(answer["selector"].value))

@@ -108,8 +108,10 @@ class Realiser:
             self._matches[memo] = expand(world, pattern, fixed)
         return self._matches[memo]
 
-    def realise(self, skeleton: Skeleton, world: dict, rng: np.random.Generator, task_id: str) -> dict:
-        run = Realisation(self, world, rng)
+    def realise(self, skeleton: Skeleton, world: dict, rng: np.random.Generator, task_id: str,
+                keep_values: bool = False) -> dict:
+        """``keep_values``: the world is the seed's own, so stated values stay as they were."""
+        run = Realisation(self, world, rng, keep_values)
         for node in skeleton.nodes:
             problem = run.add(node)
             if problem:
@@ -118,15 +120,16 @@ class Realiser:
 
 
 class Realisation:
-    def __init__(self, realiser: Realiser, world: dict, rng: np.random.Generator):
+    def __init__(self, realiser: Realiser, world: dict, rng: np.random.Generator, keep_values: bool = False):
         self.realiser, self.world, self.rng = realiser, world, rng
+        self.keep_values = keep_values
         self.domain = realiser.domain
         self.state = copy_state(world)
         self.nodes: list[Node] = []
         self.results: list[Any] = []
         self.args: list[Any] = []            # each node's arguments, encoded for the task record
         self.rebound: dict[tuple, Any] = {}  # entity group -> key in the new world
-        self.chosen: dict[tuple, int] = {}   # (node, list prefix) -> element index
+        self.chosen: dict[tuple, int] = {}   # (node, list prefix, slot) -> element index
         self.selectors: dict[tuple, Selector] = {}
         self.literals: list[dict] = []       # per node: id(Lit) -> value
 
@@ -138,7 +141,7 @@ class Realisation:
         return node.get(key) if isinstance(node, dict) else None
 
     def _literal(self, lit: Lit) -> Any:
-        if lit.group is None:
+        if lit.group is None or self.keep_values:
             return lit.value
         matches = self.realiser.expand(self.world, lit.pattern, self.rebound[lit.group])
         if not matches:
@@ -149,7 +152,7 @@ class Realisation:
         prefix = _prefix(pick.path)
         if prefix is None:
             return pick.path
-        return prefix[:-1] + (self.chosen[(pick.node, prefix)],) + tuple(pick.path[len(prefix):])
+        return prefix[:-1] + (self.chosen[(pick.node, prefix, pick.slot)],) + tuple(pick.path[len(prefix):])
 
     def _resolve(self, tree: Any, bound: dict) -> Any:
         if isinstance(tree, Lit):
@@ -196,7 +199,7 @@ class Realisation:
         node_picks = [leaf for leaf in leaves(node.args) if isinstance(leaf, Pick)]
         fresh: dict[tuple, list] = {}            # entity groups this call binds first
         try:
-            for lit in lits:
+            for lit in [] if self.keep_values else lits:
                 if lit.group is not None and lit.group not in self.rebound and lit.group not in fresh:
                     i = first_star(lit.pattern)
                     keys = sorted({p[i] for p, _ in self.realiser.expand(self.world, lit.pattern, None)}, key=str)
@@ -206,9 +209,9 @@ class Realisation:
             pending: dict[tuple, list] = {}      # list choices this call makes first
             for pick in node_picks:
                 prefix = _prefix(pick.path)
-                key = (pick.node, prefix)
+                key = (pick.node, prefix, pick.slot)
                 if prefix is not None and key not in self.chosen and key not in pending:
-                    items = self._list(*key)
+                    items = self._list(pick.node, prefix)
                     pending[key] = _ranked(list(range(len(items))), items.__getitem__, pick.profile, self.rng)
         except Unrealizable as exc:
             return exc.reason
@@ -219,6 +222,9 @@ class Realisation:
                 self.rebound[group] = order[attempt % len(order)]
             for key, order in pending.items():
                 self.chosen[key] = order[attempt % len(order)]
+            if not self._distinct(pending):
+                problem = "not enough distinct list elements"
+                continue
             try:
                 bound = {id(lit): self._literal(lit) for lit in lits}
                 args = self._resolve(node.args, bound)
@@ -235,13 +241,21 @@ class Realisation:
             self.literals.append(bound)
             self.args.append(self._encode(node.args, bound))
             for key in pending:
-                self.selectors[key] = _selector(self._list(*key), self.chosen[key], key[1], self.rng)
+                self.selectors[key] = _selector(self._list(*key[:2]), self.chosen[key], key[1], self.rng)
             return None
         for group in fresh:
             del self.rebound[group]
         for key in pending:
             del self.chosen[key]
         return problem
+
+    def _distinct(self, keys) -> bool:
+        """Do the slots of each list hold different elements?"""
+        for node, prefix, slot in keys:
+            mine = self.chosen[(node, prefix, slot)]
+            if any(k[:2] == (node, prefix) and k[2] != slot and v == mine for k, v in self.chosen.items()):
+                return False
+        return True
 
     # -- the task record --------------------------------------------------------------------------
     def record(self, skeleton: Skeleton, task_id: str) -> dict:
@@ -262,9 +276,9 @@ class Realisation:
         prefix = _prefix(node.answer)
         selector = None
         if prefix is not None:
-            key = (n, prefix)
+            key = (n, prefix, 0)
             if key not in self.chosen:
-                items = self._list(*key)
+                items = self._list(n, prefix)
                 self.chosen[key] = int(self.rng.integers(len(items)))
                 asked = node.answer[-1] if node.answer[-1] != STAR else None
                 # An element of a list of plain values is named by position: its value is the answer.
@@ -294,8 +308,10 @@ class Realisation:
                 value = [bound[id(x)] for x in leaves(tree)] if isinstance(tree, list) else bound[id(first)]
                 params[name] = ParamView(name, semantic, "withheld" if first.withheld else "stated", value)
             elif isinstance(first, Pick):
-                prefix = _prefix(first.path)
-                selector = self.selectors.get((first.node, prefix)) if prefix else None
+                found = [self.selectors.get((p.node, _prefix(p.path), p.slot)) for p in leaves(tree)
+                         if isinstance(p, Pick) and _prefix(p.path)]
+                found = [s for s in found if s is not None]
+                selector = (found if isinstance(tree, list) else found[0]) if found else None
                 producer = skeleton.nodes[first.node]
                 params[name] = ParamView(name, semantic, "selected" if selector else "derived", None,
                                          selector, producer.tool, self.domain.tools[producer.tool].writes)

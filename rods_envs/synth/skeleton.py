@@ -32,6 +32,7 @@ class Pick:
     node: int
     path: tuple
     profile: tuple = ()               # the seed's chosen list element's plain fields
+    slot: int = 0                     # picks of one list with different slots take different elements
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def lift(task) -> Skeleton:
             path = value.get("path", [])
             star = next((i for i, step in enumerate(path) if isinstance(step, int)), None)
             seen = () if star is None else profile(_at(results[value[REF]], path[: star + 1]))
-            return Pick(ids[value[REF]], _generalise(path), seen)
+            return Pick(ids[value[REF]], _generalise(path), seen, 0 if star is None else path[star])
         if isinstance(value, dict):
             return {k: bind(v) for k, v in value.items()}
         if isinstance(value, list):

@@ -73,10 +73,10 @@ class Synthesizer:
         if mutated is None:
             self.rejected[f"{mutation} does not apply"] += 1
             return None
-        # A structural change keeps the seed's world, so the variant differs by that change alone;
-        # reinstantiate and compose are about new worlds.
-        world = task.record["initial_state"] if mutation in SAME_WORLD else None
-        return self._emit(mutated, rng, world=world)
+        # A structural change keeps the seed's world and values, so the variant differs by that
+        # change alone; compose keeps the first task's world; reinstantiate is about a new one.
+        world = task.record["initial_state"] if mutation != "reinstantiate" else None
+        return self._emit(mutated, rng, world=world, keep_values=mutation in SAME_WORLD)
 
     def resample_like(self, task: Task, n: int, rng: np.random.Generator | None = None,
                       same_wl: bool = False, max_attempts: int | None = None) -> list[Task]:
@@ -120,13 +120,14 @@ class Synthesizer:
         return self._worlds[int(rng.integers(len(self._worlds)))]
 
     def _emit(self, skeleton: Skeleton, rng, target: dict | None = None, same_wl: bool = False,
-              realisation=None, world: dict | None = None) -> Task | None:
+              realisation=None, world: dict | None = None, keep_values: bool = False) -> Task | None:
         """Realise (unless a walk already did; on ``world`` or a new one), verify, and count."""
         self.attempts += 1
         variant_id = f"{skeleton.lineage.get('seed', self.domain.name)}.v{self.attempts}"[:128]
         try:
             if realisation is None:
-                record = self.realiser.realise(skeleton, world or self._world(rng), rng, variant_id)
+                record = self.realiser.realise(skeleton, world or self._world(rng), rng, variant_id,
+                                               keep_values=keep_values)
             else:
                 record = realisation.record(skeleton, variant_id)
         except Unrealizable as exc:
