@@ -5,7 +5,6 @@ passed; the outcome is 1 only when all of them pass.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -64,7 +63,8 @@ def run_gold(task) -> Gold:
         for call in task.calls_in_turn(t):
             try:
                 args = resolve(call["args"], results)
-                results[call["id"]] = json.loads(json.dumps(tools[call["tool"]](state, args)))
+                # A copy, so later calls cannot change a result already recorded.
+                results[call["id"]] = copy_state(tools[call["tool"]](state, args))
             except (ToolError, KeyError, IndexError, TypeError) as exc:
                 raise TaskError(f"{task.id}: gold call {call['id']} ({call['tool']}) fails: {exc}") from exc
         states.append(copy_state(state))

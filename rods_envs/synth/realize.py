@@ -10,7 +10,6 @@ describe it by.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -237,7 +236,7 @@ class Realisation:
                 problem = f"{node.tool} refused"
                 continue
             self.nodes.append(node)
-            self.results.append(json.loads(json.dumps(result)))
+            self.results.append(copy_state(result))   # later calls must not change it
             self.literals.append(bound)
             self.args.append(self._encode(node.args, bound))
             for key in pending:
