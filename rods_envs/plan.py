@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections import Counter
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import networkx as nx
 
@@ -19,16 +19,22 @@ def is_ref(value: Any) -> bool:
     return type(value) is dict and REF in value
 
 
-def refs_in(value: Any) -> Iterator[dict]:
-    """Every reference inside an argument value, depth first."""
-    if is_ref(value):
+def parts(value: Any, wanted: Callable[[Any], bool]) -> Iterator[Any]:
+    """Every part of a JSON-like value (dicts and lists, descended into) that ``wanted`` picks,
+    depth first; a picked part is not descended into."""
+    if wanted(value):
         yield value
     elif isinstance(value, dict):
         for v in value.values():
-            yield from refs_in(v)
+            yield from parts(v, wanted)
     elif isinstance(value, list):
         for v in value:
-            yield from refs_in(v)
+            yield from parts(v, wanted)
+
+
+def refs_in(value: Any) -> Iterator[dict]:
+    """Every reference inside an argument value, depth first."""
+    return parts(value, is_ref)
 
 
 def lookup(result: Any, path: list) -> Any:

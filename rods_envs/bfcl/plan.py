@@ -28,6 +28,7 @@ from typing import Any, Iterator
 
 import networkx as nx
 
+from ..plan import parts
 from .backends import fresh_instances
 from .checker import execute
 
@@ -38,14 +39,7 @@ def _fingerprint(instance: Any) -> bytes:
 
 
 def _scalars(value: Any) -> Iterator[Any]:
-    if isinstance(value, dict):
-        for v in value.values():
-            yield from _scalars(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from _scalars(v)
-    elif _distinctive(value):
-        yield value
+    return (v for v in parts(value, lambda x: not isinstance(x, (dict, list))) if _distinctive(v))
 
 
 def _distinctive(value: Any) -> bool:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..plan import REF, is_ref
+from ..plan import REF, is_ref, parts
 from .patterns import STAR, WorldIndex, first_star
 
 
@@ -58,14 +58,8 @@ class Skeleton:
 
 
 def leaves(tree: Any):
-    if isinstance(tree, (Lit, Pick)):
-        yield tree
-    elif isinstance(tree, dict):
-        for v in tree.values():
-            yield from leaves(v)
-    elif isinstance(tree, list):
-        for v in tree:
-            yield from leaves(v)
+    """The bindings (Lit, Pick) in an argument tree."""
+    return parts(tree, lambda x: isinstance(x, (Lit, Pick)))
 
 
 def picks(args: dict) -> list[Pick]:
