@@ -1166,13 +1166,7 @@ SCENARIOS = [
     backup_boot_disk, restore_disk, copy_disk, clone_vm, new_stack, golden_disk,
 ]
 
-# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
-# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
-# element that field belongs to: read tools whose answers can sit in a list have templates with it;
-# those with top-level answers, templates without it). A parameter renders as a stated value
-# ("vm-3"), a held-back one ("my vm"), a list element ("the vm whose status is stopped") or an
-# earlier result ("the new vm"), so an id or path never follows its own noun ("cancel {order_id}",
-# not "cancel order {order_id}"), and free text never ends a template.
+# User phrasings per tool for the synthesizer; the template rules are in rods_envs/synth/phrasing.py.
 PHRASES = {
     "list_regions": [
         "What is the {field} of {subject}?",

@@ -745,13 +745,7 @@ def review_log_copy(b: TaskBuilder) -> bool:
     return True
 
 
-# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
-# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
-# element that field belongs to: read tools whose answers can sit in a list have templates with it;
-# those with top-level answers, templates without it). A parameter renders as a stated value
-# ("~/notes.txt"), a held-back one ("my path"), a list element ("the entry whose name is notes.txt")
-# or an earlier result ("the new path"), so an id or path never follows its own noun ("cancel
-# {order_id}", not "cancel order {order_id}"), and free text never ends a template.
+# User phrasings per tool for the synthesizer; the template rules are in rods_envs/synth/phrasing.py.
 PHRASES = {
     "pwd": [
         "Which folder am I in right now? Please tell me the {field}.",

@@ -509,13 +509,7 @@ def product_price(b: TaskBuilder) -> bool:
     return True
 
 
-# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
-# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
-# element that field belongs to: read tools whose answers can sit in a list have templates with it;
-# those with top-level answers, templates without it). A parameter renders as a stated value
-# ("#W1001"), a held-back one ("my order"), a list element ("the order whose status is pending") or
-# an earlier result ("the order"), so an id or path never follows its own noun ("cancel {order_id}",
-# not "cancel order {order_id}"), and free text never ends a template.
+# User phrasings per tool for the synthesizer; the template rules are in rods_envs/synth/phrasing.py.
 PHRASES = {
     "find_customer_by_email": [
         "Could you look up the {field} for the account under {email}?",

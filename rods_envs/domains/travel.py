@@ -831,13 +831,7 @@ def certificate_balance(b: TaskBuilder) -> bool:
     return True
 
 
-# User phrasings per tool, for the task synthesizer (rods_envs.synth.phrasing): str.format templates
-# over the tool's parameters, {field} (the result field the user asks for) and {subject} (the list
-# element that field belongs to: read tools whose answers can sit in a list have templates with it;
-# those with top-level answers, templates without it). A parameter renders as a stated value
-# ("R1003"), a held-back one ("my reservation"), a list element ("the reservation whose cabin is
-# economy") or an earlier result ("the new reservation"), so an id or path never follows its own
-# noun ("cancel {order_id}", not "cancel order {order_id}"), and free text never ends a template.
+# User phrasings per tool for the synthesizer; the template rules are in rods_envs/synth/phrasing.py.
 PHRASES = {
     "list_airports": [
         "What is the {field} of {subject}?",

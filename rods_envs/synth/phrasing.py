@@ -7,6 +7,12 @@ so variants do not all read alike; a tool without templates gets a plain generic
 Stated values no template mentions are given as details ("The reason is ..."); withheld values
 are left out and become facts the user reveals when asked.
 
+A parameter renders as a stated value ("#W1001"), a held-back one ("my order"), a list element
+("the order whose status is pending") or an earlier result ("the new vm"), so in a template an id
+or path never follows its own noun ("cancel {order_id}", not "cancel order {order_id}"), and free
+text never ends one. Read tools whose answers can sit in a list have templates with ``{subject}``;
+those with top-level answers, templates without it.
+
 A ``Paraphraser`` may rewrite each instruction (an LLM, say); its output is kept only when every
 value the task needs is still there verbatim.
 """
