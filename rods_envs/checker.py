@@ -57,9 +57,8 @@ def run_gold(task) -> Gold:
     tools = get_domain(task.domain).tools
     state = task.fresh_state()
     results: dict[str, Any] = {}
-    states, answers, unchanged = [], [], []
-    for t, turn in enumerate(task.turns):
-        before = states[-1] if states else task.record["initial_state"]
+    states = []
+    for t in range(len(task.turns)):
         for call in task.calls_in_turn(t):
             try:
                 args = resolve(call["args"], results)
@@ -68,7 +67,18 @@ def run_gold(task) -> Gold:
             except (ToolError, KeyError, IndexError, TypeError) as exc:
                 raise TaskError(f"{task.id}: gold call {call['id']} ({call['tool']}) fails: {exc}") from exc
         states.append(copy_state(state))
-        unchanged.append(states[-1] == before)
+    return gold_from_run(task, results, states)
+
+
+def gold_from_run(task, results: dict[str, Any], states: list[dict]) -> Gold:
+    """The gold of ``task`` from a run of its plan: each call's result by id, the state after
+    each turn. (The synthesizer runs a plan as it builds it, and need not run it again.)"""
+    from .task import TaskError
+
+    answers, unchanged = [], []
+    for t, turn in enumerate(task.turns):
+        before = states[t - 1] if t else task.record["initial_state"]
+        unchanged.append(states[t] == before)
         required = []
         for ref in turn["answers"]:
             try:

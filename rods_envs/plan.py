@@ -64,10 +64,20 @@ def plan_graph(calls: list[dict]) -> nx.DiGraph:
     return graph
 
 
+_WL_HASHES: dict[tuple, str] = {}
+
+
 def _wl_hash(graph: nx.DiGraph) -> str:
-    with warnings.catch_warnings():  # networkx notes that its directed hashes changed in 3.5
-        warnings.simplefilter("ignore", UserWarning)
-        return nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool")
+    # Memoised on the labelled structure: a synthesizer hashes the same few shapes thousands of
+    # times, and networkx's hash costs more than the rest of the signature.
+    index = {node: k for k, node in enumerate(graph)}
+    shape = (tuple(tool for _, tool in graph.nodes(data="tool")),
+             tuple(sorted((index[a], index[b]) for a, b in graph.edges)))
+    if shape not in _WL_HASHES:
+        with warnings.catch_warnings():  # networkx notes that its directed hashes changed in 3.5
+            warnings.simplefilter("ignore", UserWarning)
+            _WL_HASHES[shape] = nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool")
+    return _WL_HASHES[shape]
 
 
 def signature(graph: nx.DiGraph, turns: int) -> dict:

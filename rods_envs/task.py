@@ -32,6 +32,18 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
+def state_digest(state: dict) -> str:
+    return hashlib.sha256(canonical_json(state).encode()).hexdigest()
+
+
+def content_key(record: dict, digest: str | None = None) -> str:
+    """A task record's content hash, ignoring id and lineage. The initial state enters as its
+    digest, which a caller holding many tasks on a few worlds may pass in, computed once."""
+    rest = {k: v for k, v in record.items() if k not in ("id", "lineage", "meta", "initial_state")}
+    digest = digest or state_digest(record["initial_state"])
+    return hashlib.sha256(f"{digest}:{canonical_json(rest)}".encode()).hexdigest()
+
+
 class Task:
     """One task. Build with ``Task.from_dict`` (validates) and write back with ``to_dict``."""
 
@@ -56,8 +68,7 @@ class Task:
     @cached_property
     def key(self) -> str:
         """Content hash: two tasks with the same content (ignoring id and lineage) share it."""
-        content = {k: v for k, v in self.record.items() if k not in ("id", "lineage", "meta")}
-        return hashlib.sha256(canonical_json(content).encode()).hexdigest()
+        return content_key(self.record)
 
     @cached_property
     def graph(self):
@@ -82,6 +93,11 @@ class Task:
         """Per-turn gold states and answers, computed once (GRPO replays a task many times)."""
         from .checker import run_gold
         return run_gold(self)
+
+    def with_gold(self, gold) -> "Task":
+        """This task, with its gold already known (from a run of its plan made elsewhere)."""
+        self.__dict__["gold"] = gold
+        return self
 
     def __repr__(self) -> str:
         return f"Task({self.id!r}, domain={self.domain!r}, turns={len(self.turns)}, calls={len(self.calls)})"

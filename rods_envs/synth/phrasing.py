@@ -123,7 +123,10 @@ class Phrasebook:
                 raise MissingValue("an instruction does not state a value the task needs")
             if self.paraphraser is not None:
                 candidate = self.paraphraser.paraphrase(text, rng)
-                if isinstance(candidate, str) and candidate.strip() and all(k in candidate for k in must_keep(mine)):
+                # What the user asks for must survive too, or a turn of derived values could lose all.
+                asked = [words(v["answer"]["field"]).lower() for v in mine if v["answer"]]
+                if (isinstance(candidate, str) and candidate.strip() and all(k in candidate for k in must_keep(mine))
+                        and all(a in candidate.lower() for a in asked)):
                     text = candidate
                 else:
                     self.paraphrases_rejected += 1

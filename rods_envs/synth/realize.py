@@ -17,7 +17,8 @@ import numpy as np
 
 from ..domain import Domain
 from ..plan import lookup
-from ..state import copy_state
+from ..checker import Gold, gold_from_run
+from ..state import copy_state, freeze, thaw
 from ..tool import ToolError
 from .patterns import STAR, expand, first_star
 from .phrasing import MissingValue, ParamView, Phrasebook
@@ -107,15 +108,16 @@ class Realiser:
             self._matches[memo] = expand(world, pattern, fixed)
         return self._matches[memo]
 
-    def realise(self, skeleton: Skeleton, world: dict, rng: np.random.Generator, task_id: str,
-                keep_values: bool = False) -> dict:
-        """``keep_values``: the world is the seed's own, so stated values stay as they were."""
+    def realise(self, skeleton: Skeleton, world: dict, rng: np.random.Generator,
+                keep_values: bool = False) -> "Realisation":
+        """``skeleton``'s calls run on ``world``; ``keep_values``: the world is the seed's own,
+        so stated values stay as they were."""
         run = Realisation(self, world, rng, keep_values)
         for node in skeleton.nodes:
             problem = run.add(node)
             if problem:
                 raise Unrealizable(problem)
-        return run.record(skeleton, task_id)
+        return run
 
 
 class Realisation:
@@ -131,6 +133,8 @@ class Realisation:
         self.chosen: dict[tuple, int] = {}   # (node, list prefix, slot) -> element index
         self.selectors: dict[tuple, Selector] = {}
         self.literals: list[dict] = []       # per node: id(Lit) -> value
+        self.after: list[bytes | None] = []  # per node: the state after it, if it writes
+        self.looked_up: list[tuple] = []     # lookups since the last write, which need no repeat
 
     # -- binding ----------------------------------------------------------------------------------
     def _entity(self, pattern: tuple, key) -> Any:
@@ -230,15 +234,21 @@ class Realisation:
             except Unrealizable as exc:
                 problem = exc.reason
                 continue
+            encoded = self._encode(node.args, bound)
+            if not tool.writes and (node.tool, encoded) in self.looked_up:
+                problem = "repeats a lookup"
+                continue
             try:
                 result = tool(self.state, args)   # a refused call leaves the state as it was
             except ToolError:
                 problem = f"{node.tool} refused"
                 continue
+            self.looked_up = [] if tool.writes else self.looked_up + [(node.tool, encoded)]
             self.nodes.append(node)
             self.results.append(copy_state(result))   # later calls must not change it
             self.literals.append(bound)
-            self.args.append(self._encode(node.args, bound))
+            self.args.append(encoded)
+            self.after.append(freeze(self.state) if tool.writes else None)
             for key in pending:
                 self.selectors[key] = _selector(self._list(*key[:2]), self.chosen[key], key[1], self.rng)
             return None
@@ -270,6 +280,17 @@ class Realisation:
             raise Unrealizable(str(exc)) from None
         return {"id": task_id, "domain": skeleton.domain, "initial_state": self.world,
                 "turns": turns, "plan": calls, "lineage": skeleton.lineage}
+
+    def gold(self, skeleton: Skeleton, task) -> Gold:
+        """The gold of ``task``, the task ``record(skeleton, ...)`` wrote, from this run of its
+        calls: the oracle's run through the environment is checked against it."""
+        states, state = [], self.world
+        for t in range(skeleton.turns):
+            writes = [self.after[n] for n, node in enumerate(skeleton.nodes)
+                      if node.turn == t and self.after[n] is not None]
+            state = thaw(writes[-1]) if writes else state
+            states.append(state)
+        return gold_from_run(task, {f"c{n + 1}": r for n, r in enumerate(self.results)}, states)
 
     def _answer(self, n: int, node: Node) -> dict:
         prefix = _prefix(node.answer)

@@ -20,7 +20,7 @@ from ..domains import get_domain
 from ..env import ToolUseEnv
 from ..episode import DoNothingPolicy, run_episode
 from ..oracle import OraclePolicy
-from ..task import Task, TaskError
+from ..task import Task, TaskError, content_key, state_digest
 from .mutations import MUTATIONS, LiteralPool, compose, tagged
 from .phrasing import Paraphraser, Phrasebook
 from .realize import Realiser, Unrealizable
@@ -53,7 +53,8 @@ class Synthesizer:
         # One environment verifies every variant (each runs with options={"task": ...}).
         self.env = ToolUseEnv(domain, tasks=self.seeds, max_steps=256) if self.seeds else None
         self._worlds = [self.domain.make_world(self.world_rng) for _ in range(worlds)]
-        self.seen = {t.key for t in self.seeds}
+        self._digests: dict[int, tuple[dict, str]] = {}
+        self.seen = {self._key(t.record) for t in self.seeds}
         self.rejected: collections.Counter = collections.Counter()
         self.emitted = 0
         self.attempts = 0
@@ -125,35 +126,44 @@ class Synthesizer:
         self.attempts += 1
         variant_id = f"{skeleton.lineage.get('seed', self.domain.name)}.v{self.attempts}"[:128]
         try:
-            if realisation is None:
-                record = self.realiser.realise(skeleton, world or self._world(rng), rng, variant_id,
-                                               keep_values=keep_values)
-            else:
-                record = realisation.record(skeleton, variant_id)
+            run = realisation or self.realiser.realise(skeleton, world or self._world(rng), rng,
+                                                       keep_values=keep_values)
+            record = run.record(skeleton, variant_id)
         except Unrealizable as exc:
             self.rejected[exc.reason] += 1
             return None
-        reason, task = self.verify(record)
+        reason, task = self.verify(record, lambda task: run.gold(skeleton, task))
         if reason is None and target is not None and not matches(task.signature, target, same_wl):
             reason = "signature mismatch"
         if reason is not None:
             self.rejected[reason] += 1
             return None
-        self.seen.add(task.key)
+        self.seen.add(self._key(record))
         self.emitted += 1
         return task
 
-    def verify(self, record: dict) -> tuple[str | None, Task | None]:
-        """(None, task) when ``record`` may be emitted, else (the reason, None)."""
+    def _key(self, record: dict) -> str:
+        """``content_key``, with each world's digest computed once (worlds are few and shared)."""
+        world = record["initial_state"]
+        if id(world) not in self._digests:     # the entry holds the world, so its id stays its own
+            self._digests[id(world)] = (world, state_digest(world))
+        return content_key(record, self._digests[id(world)][1])
+
+    def verify(self, record: dict, gold=None) -> tuple[str | None, Task | None]:
+        """(None, task) when ``record`` may be emitted, else (the reason, None). ``gold``, if
+        given, makes the task's gold from a run of its plan already made."""
+        key = self._key(record)
+        if key in self.seen:
+            return "duplicate", None
         try:
             task = Task.from_dict(record)
+            if gold is not None:
+                task.with_gold(gold(task))
             gold = task.gold
         except (TaskError, ValueError):
             return "invalid task", None
         if any(unchanged and not answers for unchanged, answers in zip(gold.unchanged, gold.answers)):
             return "trivial turn", None
-        if task.key in self.seen:
-            return "duplicate", None
         env = self.env or ToolUseEnv(self.domain.name, tasks=[task], max_steps=256)
         solved = run_episode(env, OraclePolicy([task]), options={"task": task})
         if solved.outcome != 1:
