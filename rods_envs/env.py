@@ -34,6 +34,8 @@ pins one, ``options={"task": Task}`` runs any task of this domain) on a fresh co
 ``gym.make("rods/Retail-v0", suite="rods-v1", split="train", reward_mode="progress",
 max_steps=64, user=None, tasks=None, render_mode=None)``: ``split`` is "train", "test" or "all";
 ``tasks`` replaces the suite with a list of Task objects; ``user`` is a UserSimulator.
+``rods/Mixed-v0`` (``domain=None``) serves the tasks of every domain: each episode's tools are
+its task's domain's, and ``info["domain"]`` says which.
 """
 
 from __future__ import annotations
@@ -71,23 +73,28 @@ def render_messages(messages: list[dict]) -> str:
 class ToolUseEnv(gym.Env):
     metadata = {"render_modes": ["ansi"], "render_fps": 1, "autoreset_mode": gym.vector.AutoresetMode.NEXT_STEP}
 
-    def __init__(self, domain: str, suite: str = "rods-v1", split: str = "train",
+    def __init__(self, domain: str | None, suite: str = "rods-v1", split: str = "train",
                  reward_mode: str = "progress", max_steps: int = 64, user=None,
                  tasks: list[Task] | None = None, render_mode: str | None = None):
         if reward_mode not in ("progress", "outcome"):
             raise ValueError(f"reward_mode must be 'progress' or 'outcome', not {reward_mode!r}")
         if render_mode not in (None, *self.metadata["render_modes"]):
             raise ValueError(f"render_mode must be one of {self.metadata['render_modes']} or None")
-        self.domain = get_domain(domain)
         if tasks is None:
             from .suite import load_suite
             tasks = load_suite(suite).split(split, domain=domain)
         self.tasks = list(tasks)
-        strangers = {t.domain for t in self.tasks} - {domain}
-        if strangers:
-            raise ValueError(f"a {domain} environment cannot run tasks of {sorted(strangers)}")
         if not self.tasks:
-            raise ValueError(f"no {domain} tasks in suite {suite!r}, split {split!r}")
+            raise ValueError(f"no {domain or ''} tasks in suite {suite!r}, split {split!r}".replace("  ", " "))
+        self.mixed = domain is None
+        if not self.mixed:
+            strangers = {t.domain for t in self.tasks} - {domain}
+            if strangers:
+                raise ValueError(f"a {domain} environment cannot run tasks of {sorted(strangers)}")
+        # Every domain this environment may serve (a mixed one: all of them).
+        from .domains import DOMAINS
+        self.domains = {name: get_domain(name) for name in (sorted(DOMAINS) if self.mixed else [domain])}
+        self.domain = get_domain(domain or self.tasks[0].domain)
         self._by_id = {t.id: t for t in self.tasks}
         self.reward_mode, self.max_steps, self.render_mode = reward_mode, max_steps, render_mode
         self.user = user if user is not None else ScriptedUser()
@@ -99,6 +106,7 @@ class ToolUseEnv(gym.Env):
     def reset(self, *, seed: int | None = None, options: dict | None = None):
         super().reset(seed=seed)
         self.task = self._choose(options or {})
+        self.domain = self.domains[self.task.domain]
         self.state = self.task.fresh_state()
         self.user.reset(self.task, self.np_random)
         self.turn, self.steps, self._call_count = 0, 0, 0
@@ -140,8 +148,8 @@ class ToolUseEnv(gym.Env):
     def _choose(self, options: dict) -> Task:
         if "task" in options:
             task = options["task"]
-            if not isinstance(task, Task) or task.domain != self.domain.name:
-                raise ValueError(f"options['task'] must be a {self.domain.name} Task")
+            if not isinstance(task, Task) or task.domain not in self.domains:
+                raise ValueError(f"options['task'] must be a Task of {' or '.join(self.domains)}")
             return task
         if "task_id" in options:
             try:

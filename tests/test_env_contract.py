@@ -8,7 +8,7 @@ import rods_envs
 from rods_envs.episode import DoNothingPolicy, run_episode
 from rods_envs.oracle import OraclePolicy
 
-IDS = sorted(rods_envs.ENV_IDS.values())
+IDS = sorted(rods_envs.ENV_IDS.values()) + [rods_envs.MIXED_ENV_ID]
 
 
 @pytest.mark.parametrize("env_id", IDS)
@@ -153,3 +153,17 @@ def test_dict_actions_with_non_json_values_are_errors():
                    [{"name": "get_order", "arguments": {"order_id": object()}}]):
         obs, reward, terminated, truncated, info = env.step(action)
         assert "must be JSON values" in obs and not terminated
+
+
+def test_mixed_env_serves_every_domain_with_its_own_tools():
+    env = gym.make(rods_envs.MIXED_ENV_ID, split="test")
+    seen = {}
+    for seed in range(40):
+        _, info = env.reset(seed=seed)
+        seen[info["domain"]] = {t["function"]["name"] for t in info["tools"]}
+    assert set(seen) == set(rods_envs.DOMAINS)
+    assert seen["files"] != seen["retail"]
+    task = rods_envs.load_suite().split("test", domain="cloudops")[0]
+    _, info = env.reset(options={"task": task})
+    assert info["domain"] == "cloudops" and run_episode(env.unwrapped, OraclePolicy([task]),
+                                                        options={"task": task}).outcome == 1
