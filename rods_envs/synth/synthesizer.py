@@ -111,6 +111,17 @@ class Synthesizer:
                 out.append(variant)
         return out
 
+    # -- persistence: what a resumed run needs to make the same variants next -----------------------
+    def state_dict(self) -> dict:
+        return {"seen": sorted(self.seen), "attempts": self.attempts, "emitted": self.emitted,
+                "rejected": dict(self.rejected), "rng": self.rng.bit_generator.state}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.seen = set(state["seen"])
+        self.attempts, self.emitted = state["attempts"], state["emitted"]
+        self.rejected = collections.Counter(state["rejected"])
+        self.rng.bit_generator.state = state["rng"]
+
     # -- internals --------------------------------------------------------------------------------
     def _skeleton(self, task: Task) -> Skeleton:
         if task.id not in self.skeletons:
