@@ -38,16 +38,20 @@ class VariantSource:
 
     def synthesizer(self, domain: str):
         if domain not in self.synthesizers:
-            from rods_envs.synth import Synthesizer
-            self.synthesizers[domain] = Synthesizer(domain, [t for t in self.seeds if t.domain == domain],
-                                                    seed=self.seed)
+            seeds = [t for t in self.seeds if t.domain == domain]
+            if domain == "bfcl":
+                from rods_envs.bfcl.synth import BFCLSynthesizer
+                self.synthesizers[domain] = BFCLSynthesizer(seeds, seed=self.seed)
+            else:
+                from rods_envs.synth import Synthesizer
+                self.synthesizers[domain] = Synthesizer(domain, seeds, seed=self.seed)
         return self.synthesizers[domain]
 
     def __call__(self, task, n: int, rng: np.random.Generator) -> list:
         return self.synthesizer(task.domain).resample_like(task, n, rng, same_wl=self.same_wl)
 
     def state_dict(self) -> dict:
-        return {domain: s.state_dict() for domain, s in sorted(self.synthesizers.items())}
+        return {domain: s.state_dict() for domain, s in sorted(self.synthesizers.items()) if hasattr(s, "state_dict")}
 
     def load_state_dict(self, state: dict) -> None:
         for domain, synth_state in state.items():

@@ -51,6 +51,28 @@ class NativeCodec:
         return Task.from_dict(record)
 
 
+class BFCLCodec:
+    """BFCL tasks: one of BFCL's own by its id, a synthesized variant by its record."""
+
+    def encode(self, task) -> dict:
+        from rods_envs.bfcl.synth import ID_PREFIX
+        return {"variant": task.record} if task.id.startswith(ID_PREFIX) else {"bfcl_id": task.id}
+
+    def decode(self, record: dict):
+        from rods_envs.bfcl import load_tasks
+        from rods_envs.bfcl.synth import task_from_record
+        if "bfcl_id" in record:
+            found = [t for t in load_tasks("all", "all") if t.id == record["bfcl_id"]]
+            if not found:
+                raise ValueError(f"no BFCL task {record['bfcl_id']!r}")
+            return found[0]
+        return task_from_record(record["variant"])
+
+
+def codec_for(tasks: list) -> TaskCodec:
+    return BFCLCodec() if tasks and tasks[0].domain == "bfcl" else NativeCodec()
+
+
 class Synthesize(Protocol):
     def __call__(self, task, n: int, rng: np.random.Generator) -> list: ...
 
@@ -98,7 +120,7 @@ class ReplayBuffer:
         self.capacity, self.policy = capacity, policy
         self.synthesize = synthesize
         self.detector = detector or BoundaryDetector()
-        self.codec = codec or NativeCodec()
+        self.codec = codec or codec_for(seeds)
         self.rng = np.random.default_rng([seed, 0xB0F])
         self.entries: dict[str, Entry] = {}
         for task in seeds[:capacity]:
@@ -264,4 +286,4 @@ def load_json(path: str | Path, what: str) -> dict:
     return state
 
 
-__all__ = ["BufferPolicy", "Entry", "NativeCodec", "ReplayBuffer", "RoundStats", "load_json", "save_json"]
+__all__ = ["BFCLCodec", "BufferPolicy", "Entry", "NativeCodec", "codec_for", "ReplayBuffer", "RoundStats", "load_json", "save_json"]

@@ -229,3 +229,30 @@ def test_wrapper_under_sync_vector_env_with_a_shared_buffer(seeds):
 def test_wrapper_refuses_bad_arguments():
     with pytest.raises(ValueError, match="group_size"):
         RODSReplay(gym.make("rods/Files-v0"), group_size=1)
+
+
+def test_wrapper_on_bfcl_synthesizes_bfcl_variants_and_resumes(tmp_path):
+    pytest.importorskip("bfcl_eval", reason="bfcl-eval is not installed (pip install --no-deps bfcl-eval mpmath)")
+    from rods_envs.bfcl import load_tasks
+    from rods_envs.bfcl.oracle import BFCLOraclePolicy
+
+    def fresh():
+        base = gym.make("rods/BFCL-MultiTurn-v0", category="base", split="train")
+        return RODSReplay(base, group_size=2, policy=BufferPolicy(groups_per_round=3, min_size=1), seed=2)
+
+    class Coin(CoinOracle):
+        def __init__(self, buffer, rng):
+            super().__init__(buffer, rng)
+            self.oracle = BFCLOraclePolicy([])
+
+    a = fresh()
+    play(a, Coin(a.buffer, np.random.default_rng(0)), 2 * 12)
+    assert a.buffer.round == 4
+    variants = [e for e in a.buffer.entries.values() if e.parent]
+    assert variants and all(e.task.domain == "bfcl" and e.root in {t.id for t in load_tasks("base", "train")}
+                            for e in variants)
+    a.save(tmp_path / "bfcl.json")
+    later = play(a, Coin(a.buffer, np.random.default_rng(1)), 2 * 6)
+    b = fresh()
+    b.load(tmp_path / "bfcl.json")
+    assert play(b, Coin(b.buffer, np.random.default_rng(1)), 2 * 6) == later

@@ -88,6 +88,16 @@ def initial_blob(task) -> bytes:
     return blob
 
 
+def share_backends(task, like) -> None:
+    """``task`` starts from ``like``'s backends (the same initial_config, classes and mode): a
+    synthesized variant reuses its seed's pickled copy instead of keeping its own."""
+    _TEMPLATES.setdefault(task.id, initial_blob(like))
+
+
+def forget_backends(task) -> None:
+    _TEMPLATES.pop(task.id, None)
+
+
 def fresh_instances(task) -> dict[str, Any]:
     """A private copy of the task's backends for one episode."""
     return pickle.loads(initial_blob(task))

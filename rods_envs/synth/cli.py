@@ -42,6 +42,9 @@ def _bar(done: int, total: int, started: float) -> None:
 
 
 def run(args) -> int:
+    if args.suite == "bfcl-v3":          # BFCL's tasks are not a rods suite: their own synthesizer
+        from ..bfcl.synth_cli import run_bfcl
+        return run_bfcl(args)
     suite = load_suite(args.suite)
     operations = args.op or ["resample_like"]
     seeds = suite.split(args.split)
