@@ -105,6 +105,9 @@ def main(argv=None) -> int:
     from rods_envs.synth.cli import add_parser as add_synth_parser
     add_synth_parser(sub)
 
+    from .reproduce import add_parser as add_reproduce_parser   # needs the train extra only to run
+    add_reproduce_parser(sub)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
