@@ -37,7 +37,8 @@ from rods_envs.env import ToolUseEnv
 
 from .replay import RODSReplay, VariantSource
 from .replay_buffer import BufferPolicy, ReplayBuffer
-from .structured import StructuredActions, StructuredOracle
+from .structured import StructuredActions
+from .structured_oracle import StructuredOracle
 
 
 @dataclass

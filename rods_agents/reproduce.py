@@ -172,7 +172,9 @@ def summarise(rows: list[dict], exp: Experiment) -> dict:
         curves = mean_curves(rows, metric)
         final = {arm: c[-1][1] for arm, c in curves.items() if c}
         target = final["offline-pool"]
-        reached = next((t for t, v in curves["rods"] if v >= target), None)
+        start = curves["rods"][0][1]
+        # Only a pool that improved on the shared warm start sets a score worth reaching.
+        reached = next((t for t, v in curves["rods"][1:] if v >= target), None) if target > start else None
         pool_budget = curves["offline-pool"][-1][0]
         gaps = [r - g for (_, r), (_, g) in zip(curves["rods"], curves["grpo"])]
         summary["metrics"][metric] = {
@@ -182,7 +184,8 @@ def summarise(rows: list[dict], exp: Experiment) -> dict:
             "budget_ratio": (pool_budget / reached) if reached else None,
             "rods_minus_grpo_final": final["rods"] - final["grpo"],
             "rods_minus_grpo_mean_over_checkpoints": float(np.mean(gaps[1:])) if len(gaps) > 1 else 0.0,
-            "start": curves["rods"][0][1],
+            "start": start,
+            "pool_improved": target > start,
         }
     return summary
 
@@ -216,7 +219,10 @@ def print_summary(summary: dict, out: Path, plotted: bool) -> None:
         print(f"  {arm:13s} outcome {o:.3f}  progress {p:.3f}")
     for metric in ("outcome", "progress"):
         m = summary["metrics"][metric]
-        if m["rods_reaches_pool_final_at"]:
+        if not m["pool_improved"]:
+            print(f"{metric}: the offline pool ends at {m['final']['offline-pool']:.3f}, not above the warm "
+                  f"start's {m['start']:.3f}: no pool score to reach")
+        elif m["rods_reaches_pool_final_at"]:
             print(f"{metric}: RODS reaches the offline pool's final {m['final']['offline-pool']:.3f} after "
                   f"{m['rods_reaches_pool_final_at']} trajectories; the pool used {m['pool_budget']} "
                   f"({m['budget_ratio']:.1f}x)")

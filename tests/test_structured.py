@@ -10,12 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import rods_envs
-from rods_agents.structured import (
-    StructuredActions,
-    StructuredOracle,
-    oracle_coverage,
-    user_spans,
-)
+from rods_agents.candidates import user_spans
+from rods_agents.structured import StructuredActions
+from rods_agents.structured_oracle import StructuredOracle, oracle_coverage
 
 ENV_IDS = [*rods_envs.ENV_IDS.values(), rods_envs.MIXED_ENV_ID]
 

@@ -49,6 +49,7 @@ from ..synth import matches
 from ..synth.mutations import fields_of_type
 from ..synth.patterns import STAR
 from ..synth.phrasing import MissingValue, Paraphraser
+from ..synth.resumable import Resumable
 from ..tool import SEMANTIC
 from . import backends
 from .backends import MULTI_TURN_CLASSES, public_state
@@ -194,7 +195,7 @@ def _at(value: Any, path: tuple) -> list:
     return _at(value[step], rest) if isinstance(value, dict) and step in value else []
 
 
-class BFCLSynthesizer:
+class BFCLSynthesizer(Resumable):
     def __init__(self, seeds: list[BFCLTask], seed: int = 0, paraphraser: Paraphraser | None = None):
         strangers = [t for t in seeds if not isinstance(t, BFCLTask)]
         if strangers:
@@ -215,17 +216,6 @@ class BFCLSynthesizer:
         self.rejected: collections.Counter = collections.Counter()
         self.emitted = 0
         self.attempts = 0
-
-    # -- persistence: what a resumed run needs to make the same variants next -----------------------
-    def state_dict(self) -> dict:
-        return {"seen": sorted(self.seen), "attempts": self.attempts, "emitted": self.emitted,
-                "rejected": dict(self.rejected), "rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seen = set(state["seen"])
-        self.attempts, self.emitted = state["attempts"], state["emitted"]
-        self.rejected = collections.Counter(state["rejected"])
-        self.rng.bit_generator.state = state["rng"]
 
     # -- public API -------------------------------------------------------------------------------
     def mutate(self, task: BFCLTask, mutation: str, rng: np.random.Generator | None = None,

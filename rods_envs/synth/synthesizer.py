@@ -24,6 +24,7 @@ from ..task import Task, TaskError, content_key, state_digest
 from .mutations import MUTATIONS, LiteralPool, compose, tagged
 from .phrasing import Paraphraser, Phrasebook
 from .realize import Realiser, Unrealizable
+from .resumable import Resumable
 from .skeleton import Skeleton, lift
 from .walk import walk_like
 
@@ -39,7 +40,7 @@ def matches(signature: dict, target: dict, same_wl: bool = False) -> bool:
     return ok and (not same_wl or signature["wl_hash"] == target["wl_hash"])
 
 
-class Synthesizer:
+class Synthesizer(Resumable):
     def __init__(self, domain: str, seeds: list[Task], seed: int = 0, paraphraser: Paraphraser | None = None,
                  worlds: int = WORLDS):
         self.domain = get_domain(domain)
@@ -110,17 +111,6 @@ class Synthesizer:
             if variant is not None:
                 out.append(variant)
         return out
-
-    # -- persistence: what a resumed run needs to make the same variants next -----------------------
-    def state_dict(self) -> dict:
-        return {"seen": sorted(self.seen), "attempts": self.attempts, "emitted": self.emitted,
-                "rejected": dict(self.rejected), "rng": self.rng.bit_generator.state}
-
-    def load_state_dict(self, state: dict) -> None:
-        self.seen = set(state["seen"])
-        self.attempts, self.emitted = state["attempts"], state["emitted"]
-        self.rejected = collections.Counter(state["rejected"])
-        self.rng.bit_generator.state = state["rng"]
 
     # -- internals --------------------------------------------------------------------------------
     def _skeleton(self, task: Task) -> Skeleton:
