@@ -37,16 +37,16 @@ ARMS = {"grpo": {"data": "seeds"}, "grpo+filter": {"data": "seeds", "dynamic_fil
 @dataclass
 class Experiment:
     seeds: tuple = (0, 1, 2)
-    budget: int = 5000              # trajectories per arm and seed
+    budget: int = 5120              # trajectories per arm and seed (a multiple of 64, one update's worth)
     eval_every: int = 1000
     eval_tasks: int | None = None   # None: the whole test split
     pool_size: int = 17000
-    warm_start_steps: int = 400
+    warm_start_steps: int = 800
     workers: int = 2
     out: str = "runs/reproduce"
 
 
-QUICK = {"budget": 384, "eval_every": 128, "eval_tasks": 48, "pool_size": 1000, "warm_start_steps": 150}
+QUICK = {"budget": 384, "eval_every": 128, "eval_tasks": 48, "pool_size": 1000, "warm_start_steps": 200}
 
 
 def build_pool(seeds: list, size: int, seed: int = 0, report=None) -> list:
@@ -89,6 +89,38 @@ def _run_arm(job: tuple) -> list[dict]:
     return [{"arm": arm, "seed": seed, **point} for point in curve]
 
 
+def _warm_start(args) -> dict:
+    """The policy every arm of one seed starts from: behaviour cloning on the structured oracle's
+    steps for ``args.warm_start_tasks`` training seeds, drawn with the seed."""
+    import torch
+
+    from . import grpo
+    torch.set_num_threads(1)
+    seeds = _SHARED["seeds"]
+    rng = np.random.default_rng([args.seed, 0xDE40])
+    demo_tasks = [seeds[int(i)] for i in rng.permutation(len(seeds))[: args.warm_start_tasks]]
+    policy = grpo.new_policy(args, grpo.make_env(seeds, args))
+    grpo.warm_start(policy, grpo.demonstrations(demo_tasks, args), args)
+    return copy.deepcopy(policy.state_dict())
+
+
+class _InProcess:
+    """``ProcessPoolExecutor``'s map, run here (one worker: no processes to fork)."""
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def map(self, fn, items):
+        return map(fn, items)
+
+
+def _executor(workers: int):
+    return ProcessPoolExecutor(max_workers=workers) if workers > 1 else _InProcess()
+
+
 def run(exp: Experiment) -> dict:
     import torch
 
@@ -102,26 +134,18 @@ def run(exp: Experiment) -> dict:
     print(f"offline pool: synthesizing {exp.pool_size} variants of {len(seeds)} seeds", file=sys.stderr)
     pool = seeds + build_pool(seeds, exp.pool_size, report=_bar("pool"))
     _SHARED.update(seeds=seeds, test=test, pool=pool)
-    jobs = []
-    for seed in exp.seeds:
-        args = grpo.Args(seed=seed, total_trajectories=exp.budget, eval_every=exp.eval_every,
-                         eval_tasks=exp.eval_tasks, warm_start_steps=exp.warm_start_steps)
-        rng = np.random.default_rng([seed, 0xDE40])
-        demo_tasks = [seeds[int(i)] for i in rng.permutation(len(seeds))[: args.warm_start_tasks]]
-        policy = grpo.new_policy(args, grpo.make_env(seeds, args))
-        grpo.warm_start(policy, grpo.demonstrations(demo_tasks, args), args)
-        weights = copy.deepcopy(policy.state_dict())
-        jobs += [(seed, arm, replace(args, **overrides), weights) for arm, overrides in ARMS.items()]
-    print(f"training {len(jobs)} runs ({len(ARMS)} arms x {len(exp.seeds)} seeds, {exp.budget} trajectories each) "
-          f"on {exp.workers} worker(s)", file=sys.stderr)
+    settings = [grpo.Args(seed=seed, total_trajectories=exp.budget, eval_every=exp.eval_every,
+                          eval_tasks=exp.eval_tasks, warm_start_steps=exp.warm_start_steps) for seed in exp.seeds]
+    print(f"warm start: behaviour cloning for {len(exp.seeds)} seeds; then {len(ARMS) * len(exp.seeds)} runs "
+          f"({len(ARMS)} arms x {len(exp.seeds)} seeds, {exp.budget} trajectories each) on {exp.workers} worker(s)",
+          file=sys.stderr)
     rows: list[dict] = []
-    if exp.workers > 1:
-        with ProcessPoolExecutor(max_workers=exp.workers) as pool_exec:
-            for curve in pool_exec.map(_run_arm, jobs):
-                rows += curve
-    else:
-        for job in jobs:
-            rows += _run_arm(job)
+    with _executor(exp.workers) as pool_exec:
+        starts = list(pool_exec.map(_warm_start, settings))
+        jobs = [(args.seed, arm, replace(args, **overrides), weights)
+                for args, weights in zip(settings, starts) for arm, overrides in ARMS.items()]
+        for curve in pool_exec.map(_run_arm, jobs):
+            rows += curve
     out = Path(exp.out)
     out.mkdir(parents=True, exist_ok=True)
     write_csv(rows, out / "curves.csv")
@@ -147,7 +171,7 @@ def _bar(label: str):
 
 
 def write_csv(rows: list[dict], path: Path) -> None:
-    fields = ["arm", "seed", "trajectories", "outcome", "progress", "train_reward", "buffer"]
+    fields = ["arm", "seed", "trajectories", "outcome", "progress", "train_reward", "buffer", "informative"]
     with open(path, "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
@@ -168,6 +192,14 @@ def mean_curves(rows: list[dict], metric: str) -> dict[str, list[tuple[int, floa
 
 def summarise(rows: list[dict], exp: Experiment) -> dict:
     summary: dict = {"seeds": list(exp.seeds), "budget": exp.budget, "arms": list(ARMS), "metrics": {}}
+    # Why an arm learns or not: the share of its groups whose rewards varied (the rest carry no
+    # gradient), and how large the buffer ended.
+    summary["informative_groups"] = {
+        arm: float(np.mean([r["informative"] for r in rows if r["arm"] == arm and r["informative"] is not None] or [0.0]))
+        for arm in ARMS}
+    summary["final_buffer"] = {arm: float(np.mean([r["buffer"] for r in rows if r["arm"] == arm
+                                                    and r["trajectories"] == max(x["trajectories"] for x in rows)]))
+                               for arm in ARMS}
     for metric in ("outcome", "progress"):
         curves = mean_curves(rows, metric)
         final = {arm: c[-1][1] for arm, c in curves.items() if c}
@@ -216,7 +248,8 @@ def print_summary(summary: dict, out: Path, plotted: bool) -> None:
     print(f"\nheld-out rods-v1 test after {summary['budget']} trajectories (mean over seeds {summary['seeds']}):")
     for arm in summary["arms"]:
         o, p = summary["metrics"]["outcome"]["final"][arm], summary["metrics"]["progress"]["final"][arm]
-        print(f"  {arm:13s} outcome {o:.3f}  progress {p:.3f}")
+        print(f"  {arm:13s} outcome {o:.3f}  progress {p:.3f}  groups with a gradient "
+              f"{summary['informative_groups'][arm]:.0%}  tasks {summary['final_buffer'][arm]:.0f}")
     for metric in ("outcome", "progress"):
         m = summary["metrics"][metric]
         if not m["pool_improved"]:

@@ -95,7 +95,7 @@ def test_reproduce_writes_curves_plot_and_summary(tmp_path, capsys):
                  "--pool-size", "12", "--warm-start-steps", "20", "--workers", "1", "--out", str(out)])
     assert code == 0
     rows = (out / "curves.csv").read_text().splitlines()
-    assert rows[0].startswith("arm,seed,trajectories,outcome,progress")
+    assert rows[0] == "arm,seed,trajectories,outcome,progress,train_reward,buffer,informative"
     assert {r.split(",")[0] for r in rows[1:]} == {"grpo", "grpo+filter", "offline-pool", "rods"}
     assert len(rows) == 1 + 4 * 3                                   # 4 arms x checkpoints 0, 64, 128
     summary = json.loads((out / "summary.json").read_text())
