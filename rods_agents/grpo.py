@@ -62,11 +62,12 @@ class Args:
     # seeds and 800 steps, 21 of 48 probed seeds did, against 2 of 48 at 40 seeds and 400 steps).
     warm_start_tasks: int = 160         # training seeds the warm start imitates
     warm_start_steps: int = 800         # gradient steps of the warm start (minibatches of 256 steps)
-    eval_every: int = 1000              # trajectories between two held-out evaluations
+    eval_every: int = 1024              # trajectories between two held-out evaluations
     eval_tasks: int | None = None       # held-out tasks per evaluation (None: the whole test split)
     greedy_eval: bool = False           # evaluate the argmax policy instead of the sampled one
     suite: str = "rods-v1"
     capacity: int = 800                 # replay buffer (data="rods")
+    same_wl: bool = False               # RODS variants keep the seed's plan shape (WL hash)
     buffer: BufferPolicy = field(default_factory=BufferPolicy)
 
 
@@ -91,7 +92,7 @@ def task_source(args: Args, seeds: list, pool: list | None = None) -> ReplayBuff
             raise ValueError("data='pool' needs a pool of synthesized variants")
         return ReplayBuffer(pool, capacity=len(pool), policy=static, seed=args.seed)
     if args.data == "rods":
-        return ReplayBuffer(seeds, capacity=args.capacity, synthesize=VariantSource(seeds, args.seed),
+        return ReplayBuffer(seeds, capacity=args.capacity, synthesize=VariantSource(seeds, args.seed, args.same_wl),
                             policy=args.buffer, seed=args.seed)
     raise ValueError(f"data must be seeds, pool or rods, not {args.data!r}")
 

@@ -30,16 +30,25 @@ from pathlib import Path
 
 import numpy as np
 
+from .replay_buffer import BufferPolicy
+
 ARMS = {"grpo": {"data": "seeds"}, "grpo+filter": {"data": "seeds", "dynamic_filtering": True},
         "offline-pool": {"data": "pool"}, "rods": {"data": "rods"}}
+# Variations of RODS, to find out what its result depends on (``--arms`` picks any of these too).
+ABLATIONS = {
+    "rods-same-wl": {"data": "rods", "same_wl": True},                # variants keep the seed's plan shape
+    "rods-slow": {"data": "rods", "buffer": BufferPolicy(variants_per_task=1, max_admit=8)},
+    "rods-strict": {"data": "rods", "buffer": BufferPolicy(hard_patience=1)},   # hard tasks retire at once
+}
 
 
 @dataclass
 class Experiment:
     seeds: tuple = (0, 1, 2)
     budget: int = 5120              # trajectories per arm and seed (a multiple of 64, one update's worth)
-    eval_every: int = 1000
+    eval_every: int = 1024
     eval_tasks: int | None = None   # None: the whole test split
+    arms: tuple = tuple(ARMS)
     pool_size: int = 17000
     warm_start_steps: int = 800
     workers: int = 2
@@ -131,19 +140,22 @@ def run(exp: Experiment) -> dict:
     torch.set_num_threads(1)
     suite = rods_envs.load_suite()
     seeds, test = suite.split("train"), suite.split("test")
-    print(f"offline pool: synthesizing {exp.pool_size} variants of {len(seeds)} seeds", file=sys.stderr)
-    pool = seeds + build_pool(seeds, exp.pool_size, report=_bar("pool"))
+    pool = seeds
+    if "offline-pool" in exp.arms:
+        print(f"offline pool: synthesizing {exp.pool_size} variants of {len(seeds)} seeds", file=sys.stderr)
+        pool = seeds + build_pool(seeds, exp.pool_size, report=_bar("pool"))
     _SHARED.update(seeds=seeds, test=test, pool=pool)
     settings = [grpo.Args(seed=seed, total_trajectories=exp.budget, eval_every=exp.eval_every,
                           eval_tasks=exp.eval_tasks, warm_start_steps=exp.warm_start_steps) for seed in exp.seeds]
-    print(f"warm start: behaviour cloning for {len(exp.seeds)} seeds; then {len(ARMS) * len(exp.seeds)} runs "
-          f"({len(ARMS)} arms x {len(exp.seeds)} seeds, {exp.budget} trajectories each) on {exp.workers} worker(s)",
+    arms = {arm: {**ARMS, **ABLATIONS}[arm] for arm in exp.arms}
+    print(f"warm start: behaviour cloning for {len(exp.seeds)} seeds; then {len(arms) * len(exp.seeds)} runs "
+          f"({len(arms)} arms x {len(exp.seeds)} seeds, {exp.budget} trajectories each) on {exp.workers} worker(s)",
           file=sys.stderr)
     rows: list[dict] = []
     with _executor(exp.workers) as pool_exec:
         starts = list(pool_exec.map(_warm_start, settings))
         jobs = [(args.seed, arm, replace(args, **overrides), weights)
-                for args, weights in zip(settings, starts) for arm, overrides in ARMS.items()]
+                for args, weights in zip(settings, starts) for arm, overrides in arms.items()]
         for curve in pool_exec.map(_run_arm, jobs):
             rows += curve
     out = Path(exp.out)
@@ -178,10 +190,14 @@ def write_csv(rows: list[dict], path: Path) -> None:
         writer.writerows(rows)
 
 
+def _arms(rows: list[dict]) -> list[str]:
+    return list(dict.fromkeys(r["arm"] for r in rows))
+
+
 def mean_curves(rows: list[dict], metric: str) -> dict[str, list[tuple[int, float]]]:
     """Per arm: (trajectories, mean over seeds of ``metric``) at each checkpoint."""
     out: dict[str, list[tuple[int, float]]] = {}
-    for arm in ARMS:
+    for arm in _arms(rows):
         points: dict[int, list[float]] = {}
         for r in rows:
             if r["arm"] == arm:
@@ -191,34 +207,32 @@ def mean_curves(rows: list[dict], metric: str) -> dict[str, list[tuple[int, floa
 
 
 def summarise(rows: list[dict], exp: Experiment) -> dict:
-    summary: dict = {"seeds": list(exp.seeds), "budget": exp.budget, "arms": list(ARMS), "metrics": {}}
+    arms = _arms(rows)
+    summary: dict = {"seeds": list(exp.seeds), "budget": exp.budget, "arms": arms, "metrics": {}}
     # Why an arm learns or not: the share of its groups whose rewards varied (the rest carry no
-    # gradient), and how large the buffer ended.
+    # gradient), and how many tasks it ended with.
+    last = max(r["trajectories"] for r in rows)
     summary["informative_groups"] = {
         arm: float(np.mean([r["informative"] for r in rows if r["arm"] == arm and r["informative"] is not None] or [0.0]))
-        for arm in ARMS}
-    summary["final_buffer"] = {arm: float(np.mean([r["buffer"] for r in rows if r["arm"] == arm
-                                                    and r["trajectories"] == max(x["trajectories"] for x in rows)]))
-                               for arm in ARMS}
+        for arm in arms}
+    summary["final_buffer"] = {
+        arm: float(np.mean([r["buffer"] for r in rows if r["arm"] == arm and r["trajectories"] == last])) for arm in arms}
     for metric in ("outcome", "progress"):
         curves = mean_curves(rows, metric)
         final = {arm: c[-1][1] for arm, c in curves.items() if c}
-        target = final["offline-pool"]
-        start = curves["rods"][0][1]
-        # Only a pool that improved on the shared warm start sets a score worth reaching.
-        reached = next((t for t, v in curves["rods"][1:] if v >= target), None) if target > start else None
-        pool_budget = curves["offline-pool"][-1][0]
-        gaps = [r - g for (_, r), (_, g) in zip(curves["rods"], curves["grpo"])]
-        summary["metrics"][metric] = {
-            "final": final,
-            "rods_reaches_pool_final_at": reached,
-            "pool_budget": pool_budget,
-            "budget_ratio": (pool_budget / reached) if reached else None,
-            "rods_minus_grpo_final": final["rods"] - final["grpo"],
-            "rods_minus_grpo_mean_over_checkpoints": float(np.mean(gaps[1:])) if len(gaps) > 1 else 0.0,
-            "start": start,
-            "pool_improved": target > start,
-        }
+        m: dict = {"final": final, "start": curves[arms[0]][0][1]}
+        if "rods" in curves and "offline-pool" in curves:
+            target, start = final["offline-pool"], m["start"]
+            # Only a pool that improved on the shared warm start sets a score worth reaching.
+            reached = next((t for t, v in curves["rods"][1:] if v >= target), None) if target > start else None
+            m.update(pool_improved=target > start, rods_reaches_pool_final_at=reached,
+                     pool_budget=curves["offline-pool"][-1][0],
+                     budget_ratio=(curves["offline-pool"][-1][0] / reached) if reached else None)
+        if "rods" in curves and "grpo" in curves:
+            gaps = [r - g for (_, r), (_, g) in zip(curves["rods"], curves["grpo"])]
+            m.update(rods_minus_grpo_final=final["rods"] - final["grpo"],
+                     rods_minus_grpo_mean_over_checkpoints=float(np.mean(gaps[1:])) if len(gaps) > 1 else 0.0)
+        summary["metrics"][metric] = m
     return summary
 
 
@@ -252,18 +266,20 @@ def print_summary(summary: dict, out: Path, plotted: bool) -> None:
               f"{summary['informative_groups'][arm]:.0%}  tasks {summary['final_buffer'][arm]:.0f}")
     for metric in ("outcome", "progress"):
         m = summary["metrics"][metric]
-        if not m["pool_improved"]:
-            print(f"{metric}: the offline pool ends at {m['final']['offline-pool']:.3f}, not above the warm "
-                  f"start's {m['start']:.3f}: no pool score to reach")
-        elif m["rods_reaches_pool_final_at"]:
-            print(f"{metric}: RODS reaches the offline pool's final {m['final']['offline-pool']:.3f} after "
-                  f"{m['rods_reaches_pool_final_at']} trajectories; the pool used {m['pool_budget']} "
-                  f"({m['budget_ratio']:.1f}x)")
-        else:
-            print(f"{metric}: RODS does not reach the offline pool's final {m['final']['offline-pool']:.3f} "
-                  f"within {summary['budget']} trajectories")
-        print(f"{metric}: RODS - GRPO at equal budget: {m['rods_minus_grpo_final']:+.3f} at the end, "
-              f"{m['rods_minus_grpo_mean_over_checkpoints']:+.3f} averaged over checkpoints")
+        if "pool_improved" in m:
+            if not m["pool_improved"]:
+                print(f"{metric}: the offline pool ends at {m['final']['offline-pool']:.3f}, not above the warm "
+                      f"start's {m['start']:.3f}: no pool score to reach")
+            elif m["rods_reaches_pool_final_at"]:
+                print(f"{metric}: RODS reaches the offline pool's final {m['final']['offline-pool']:.3f} after "
+                      f"{m['rods_reaches_pool_final_at']} trajectories; the pool used {m['pool_budget']} "
+                      f"({m['budget_ratio']:.1f}x)")
+            else:
+                print(f"{metric}: RODS does not reach the offline pool's final {m['final']['offline-pool']:.3f} "
+                      f"within {summary['budget']} trajectories")
+        if "rods_minus_grpo_final" in m:
+            print(f"{metric}: RODS - GRPO at equal budget: {m['rods_minus_grpo_final']:+.3f} at the end, "
+                  f"{m['rods_minus_grpo_mean_over_checkpoints']:+.3f} averaged over checkpoints")
     print(f"curves: {out / 'curves.csv'}" + (f"\nplot: {out / 'curves.png'}" if plotted else ""))
     print(f"took {summary['elapsed_s']:.0f}s")
 
@@ -277,6 +293,8 @@ def add_parser(sub) -> None:
     p.add_argument("--eval-tasks", type=int, help="held-out tasks per evaluation (default: all)")
     p.add_argument("--pool-size", type=int, help="variants in the offline pool")
     p.add_argument("--warm-start-steps", type=int, help="behaviour-cloning steps before GRPO")
+    p.add_argument("--arms", nargs="+", choices=[*ARMS, *ABLATIONS],
+                   help=f"arms to train (default: {' '.join(ARMS)}; ablations: {' '.join(ABLATIONS)})")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1))
     p.add_argument("--out", default="runs/reproduce")
     p.set_defaults(run=_cli)
@@ -289,6 +307,8 @@ def _cli(args) -> int:
             settings[name] = getattr(args, name)
     if args.seeds:
         settings["seeds"] = tuple(args.seeds)
+    if args.arms:
+        settings["arms"] = tuple(dict.fromkeys(args.arms))
     exp = Experiment(workers=args.workers, out=args.out, **settings)
     if exp.budget < 1 or exp.eval_every < 1 or exp.pool_size < 0 or exp.workers < 1:
         print("error: --budget, --eval-every and --workers must be positive, --pool-size not negative",
