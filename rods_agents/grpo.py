@@ -35,6 +35,7 @@ import torch.nn as nn
 import rods_envs
 from rods_envs.env import ToolUseEnv
 
+from .boundary import BoundaryDetector, Thresholds
 from .replay import RODSReplay, VariantSource
 from .replay_buffer import BufferPolicy, ReplayBuffer
 from .structured import StructuredActions
@@ -68,6 +69,7 @@ class Args:
     suite: str = "rods-v1"
     capacity: int = 800                 # replay buffer (data="rods")
     same_wl: bool = False               # RODS variants keep the seed's plan shape (WL hash)
+    boundary_variance: float = 0.2      # the detector's threshold (see rods_agents.boundary)
     buffer: BufferPolicy = field(default_factory=BufferPolicy)
 
 
@@ -93,6 +95,7 @@ def task_source(args: Args, seeds: list, pool: list | None = None) -> ReplayBuff
         return ReplayBuffer(pool, capacity=len(pool), policy=static, seed=args.seed)
     if args.data == "rods":
         return ReplayBuffer(seeds, capacity=args.capacity, synthesize=VariantSource(seeds, args.seed, args.same_wl),
+                            detector=BoundaryDetector(Thresholds(boundary_variance=args.boundary_variance)),
                             policy=args.buffer, seed=args.seed)
     raise ValueError(f"data must be seeds, pool or rods, not {args.data!r}")
 

@@ -39,6 +39,7 @@ ABLATIONS = {
     "rods-same-wl": {"data": "rods", "same_wl": True},                # variants keep the seed's plan shape
     "rods-slow": {"data": "rods", "buffer": BufferPolicy(variants_per_task=1, max_admit=8)},
     "rods-strict": {"data": "rods", "buffer": BufferPolicy(hard_patience=1)},   # hard tasks retire at once
+    "rods-narrow": {"data": "rods", "boundary_variance": 0.4},        # only strongly split groups count
 }
 
 
