@@ -320,7 +320,7 @@ class StructuredActions(gym.Wrapper, gym.utils.RecordConstructorArgs):
         for j, param_kind, required in table.candidate_rows:
             row = mask[j]
             row[:self.K - 1] = accepted[param_kind]
-            row[self.K - 1] = not required or not row.any()
+            row[self.K - 1] = not required or not row[:self.K - 1].any()
         return mask
 
     def action_mask(self) -> np.ndarray:

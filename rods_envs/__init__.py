@@ -9,6 +9,7 @@ import gymnasium as gym
 
 from .domains import DOMAINS, get_domain
 from .env import ToolUseEnv
+from .multiagent import RodsConversation, RodsConversationParallel
 from .oracle import OraclePolicy
 from .suite import Suite, load_suite
 from .task import Task, TaskError, load_tasks
@@ -32,5 +33,5 @@ if "rods/BFCL-MultiTurn-v0" not in gym.registry:
     gym.register(id="rods/BFCL-MultiTurn-v0", entry_point="rods_envs.bfcl.env:BFCLEnv",
                  disable_env_checker=False)
 
-__all__ = ["DOMAINS", "ENV_IDS", "MIXED_ENV_ID", "OraclePolicy", "Suite", "Task", "TaskError", "ToolUseEnv",
+__all__ = ["DOMAINS", "ENV_IDS", "MIXED_ENV_ID", "OraclePolicy", "RodsConversation", "RodsConversationParallel", "Suite", "Task", "TaskError", "ToolUseEnv",
            "get_domain", "load_suite", "load_tasks"]

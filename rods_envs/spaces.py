@@ -27,3 +27,17 @@ class UnicodeText(spaces.Text):
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, UnicodeText) and other.max_length == self.max_length
+
+
+def _no_shared_memory(space: UnicodeText, n: int = 1, ctx=None):
+    # gymnasium would store Text in shared memory as character codes of its charset, and text
+    # outside that charset comes back as zeros without an error: refuse instead.
+    raise TypeError("UnicodeText observations cannot go through shared memory: "
+                    "use gymnasium.vector.AsyncVectorEnv(..., shared_memory=False)")
+
+
+try:
+    from gymnasium.vector.utils import create_shared_memory
+    create_shared_memory.register(UnicodeText)(_no_shared_memory)
+except ImportError:  # an older gymnasium without single-dispatch shared memory
+    pass
