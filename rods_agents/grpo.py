@@ -343,6 +343,7 @@ def train(args: Args, policy: Policy, seeds: list, test_tasks: list, pool: list 
     consumed, next_eval, batch, rewards_seen, started = 0, args.eval_every, [], [], time.perf_counter()
     batch_rewards: list[float] = []
     varied = groups_played = 0             # groups whose rewards differ: the ones with a gradient
+    kept = 0                               # groups in the batch
     first_reset = True
     while consumed < args.total_trajectories:
         # One group per lane: group_size waves of one episode in every lane.
@@ -359,10 +360,12 @@ def train(args: Args, policy: Policy, seeds: list, test_tasks: list, pool: list 
         varied += sum(np.std([r for r, _ in group]) > 1e-12 for group in groups)
         batch_rewards += [r for group in groups for r, _ in group]
         batch += training_steps(groups, args.dynamic_filtering)
-        full = not args.dynamic_filtering or len(batch) >= args.lanes * args.group_size * 4
-        if batch and full:
+        # Dynamic filtering (DAPO's dynamic sampling): play on until the batch holds ``lanes``
+        # groups whose rewards vary; without it, every round of groups is one update.
+        kept += sum(np.std([r for r, _ in g]) > 1e-12 for g in groups) if args.dynamic_filtering else len(groups)
+        if batch and kept >= args.lanes:
             stats = grpo_update(policy, optimizer, batch, args, generator)
-            batch = []
+            batch, kept = [], 0
             if progress:
                 progress({"trajectories": consumed, "train_reward": float(np.mean(rewards_seen[-256:])),
                           "train_reward_batch": float(np.mean(batch_rewards)), "buffer": len(buffer),
