@@ -355,14 +355,16 @@ def train(args: Args, policy: Policy, seeds: list, test_tasks: list, pool: list 
             for k in range(len(lanes)):
                 groups[k].append((final[k]["progress"], steps[k]))
             consumed += len(lanes)
-        rewards_seen += [r for group in groups for r, _ in group]
+        rewards = [r for group in groups for r, _ in group]
+        rewards_seen += rewards
+        batch_rewards += rewards
+        varying = sum(np.std([r for r, _ in group]) > 1e-12 for group in groups)
         groups_played += len(groups)
-        varied += sum(np.std([r for r, _ in group]) > 1e-12 for group in groups)
-        batch_rewards += [r for group in groups for r, _ in group]
+        varied += varying
         batch += training_steps(groups, args.dynamic_filtering)
         # Dynamic filtering (DAPO's dynamic sampling): play on until the batch holds ``lanes``
         # groups whose rewards vary; without it, every round of groups is one update.
-        kept += sum(np.std([r for r, _ in g]) > 1e-12 for g in groups) if args.dynamic_filtering else len(groups)
+        kept += varying if args.dynamic_filtering else len(groups)
         if batch and kept >= args.lanes:
             stats = grpo_update(policy, optimizer, batch, args, generator)
             batch, kept = [], 0

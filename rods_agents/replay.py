@@ -26,7 +26,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from .replay_buffer import BufferPolicy, ReplayBuffer, load_json, save_json
+from .replay_buffer import BufferPolicy, ReplayBuffer, load_into, save_json
 
 
 class VariantSource:
@@ -139,11 +139,7 @@ class RODSReplay(gym.Wrapper):
         save_json(path, self.state_dict())
 
     def load(self, path: str | Path) -> None:
-        state = load_json(path, "RODS replay")
-        try:
-            self.load_state_dict(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is not a valid RODS replay file ({type(exc).__name__}: {exc})") from None
+        load_into(self, path, "RODS replay")
 
 
 __all__ = ["RODSReplay", "VariantSource"]

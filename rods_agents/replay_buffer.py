@@ -21,6 +21,7 @@ random generator included, so a run resumed from a file continues exactly as it 
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import tempfile
@@ -59,14 +60,19 @@ class BFCLCodec:
         return {"variant": task.record} if task.id.startswith(ID_PREFIX) else {"bfcl_id": task.id}
 
     def decode(self, record: dict):
-        from rods_envs.bfcl import load_tasks
         from rods_envs.bfcl.synth import task_from_record
         if "bfcl_id" in record:
-            found = [t for t in load_tasks("all", "all") if t.id == record["bfcl_id"]]
-            if not found:
+            task = _bfcl_tasks_by_id().get(record["bfcl_id"])
+            if task is None:
                 raise ValueError(f"no BFCL task {record['bfcl_id']!r}")
-            return found[0]
+            return task
         return task_from_record(record["variant"])
+
+
+@functools.lru_cache(maxsize=1)
+def _bfcl_tasks_by_id() -> dict:
+    from rods_envs.bfcl import load_tasks
+    return {t.id: t for t in load_tasks("all", "all")}
 
 
 def codec_for(tasks: list) -> TaskCodec:
@@ -253,11 +259,7 @@ class ReplayBuffer:
         save_json(path, self.state_dict())
 
     def load(self, path: str | Path) -> None:
-        state = load_json(path, "replay buffer")
-        try:
-            self.load_state_dict(state)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ValueError(f"{path} is not a valid replay buffer file ({type(exc).__name__}: {exc})") from None
+        load_into(self, path, "replay buffer")
 
 
 def save_json(path: str | Path, state: dict) -> None:
@@ -274,6 +276,18 @@ def save_json(path: str | Path, state: dict) -> None:
         raise
 
 
+def load_into(obj, path: str | Path, what: str) -> None:
+    """``obj.load_state_dict`` from the JSON file at ``path``; a file that is not a valid ``what``
+    is refused with one line and leaves ``obj`` as it was."""
+    state = load_json(path, what)
+    before = obj.state_dict()
+    try:
+        obj.load_state_dict(state)
+    except (KeyError, TypeError, ValueError) as exc:
+        obj.load_state_dict(before)
+        raise ValueError(f"{path} is not a valid {what} file ({type(exc).__name__}: {exc})") from None
+
+
 def load_json(path: str | Path, what: str) -> dict:
     try:
         state = json.loads(Path(path).read_text())
@@ -286,4 +300,4 @@ def load_json(path: str | Path, what: str) -> dict:
     return state
 
 
-__all__ = ["BFCLCodec", "BufferPolicy", "Entry", "NativeCodec", "codec_for", "ReplayBuffer", "RoundStats", "load_json", "save_json"]
+__all__ = ["BFCLCodec", "BufferPolicy", "Entry", "NativeCodec", "codec_for", "load_into", "ReplayBuffer", "RoundStats", "load_json", "save_json"]

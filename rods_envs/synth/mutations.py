@@ -44,11 +44,17 @@ def fields_of_type(schema: dict, semantic: str) -> list[tuple]:
     return _FIELDS[memo]
 
 
+_ANSWERS: dict[int, list[tuple]] = {}
+
+
 def answer_fields(schema: dict) -> list[tuple]:
-    """Scalar result fields worth asking for: not ids, at most one list level deep."""
-    out = [p for p, leaf in schema_paths(schema) if leaf.get("type") in ("string", "integer", "number")
-           and p and p[-1] != STAR and not str(p[-1]).endswith("id") and sum(s == STAR for s in p) <= 1]
-    return out
+    """Scalar result fields worth asking for: not ids, at most one list level deep; memoised,
+    since tool schemas never change (every walk asks for each of its tools)."""
+    if id(schema) not in _ANSWERS:
+        _ANSWERS[id(schema)] = [
+            p for p, leaf in schema_paths(schema) if leaf.get("type") in ("string", "integer", "number")
+            and p and p[-1] != STAR and not str(p[-1]).endswith("id") and sum(s == STAR for s in p) <= 1]
+    return _ANSWERS[id(schema)]
 
 
 class LiteralPool:
