@@ -108,6 +108,9 @@ def main(argv=None) -> int:
     from .reproduce import add_parser as add_reproduce_parser   # needs the train extra only to run
     add_reproduce_parser(sub)
 
+    from .lm.train import add_parser as add_train_parser          # the same: train extra to run
+    add_train_parser(sub)
+
     args = parser.parse_args(argv)
     try:
         return args.run(args)
