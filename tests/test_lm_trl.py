@@ -176,3 +176,25 @@ def test_two_grpo_steps_through_grpotrainer_feed_the_rods_buffer(tiny_dir, files
     tool_masks = [b["tool_mask"] for b in batches if "tool_mask" in b]
     assert tool_masks and any((m == 0).any() for m in tool_masks)    # tool (and user) tokens are masked out
     assert all((m == 1).any() for m in tool_masks)                   # the model's own tokens are trained on
+
+
+def test_rods_train_runs_sft_then_grpo_and_resumes(tiny_dir, tmp_path):
+    import json
+
+    from rods_agents.cli import main
+
+    out = tmp_path / "run"
+    common = ["train", "--model", str(tiny_dir), "--algo", "rods", "--domain", "files", "--out", str(out),
+              "--sft-epochs", "0.08", "--group-size", "2", "--max-completion-length", "48",
+              "--max-tool-calls", "2", "--save-every", "1", "--eval-tasks", "1"]
+    assert main(common + ["--steps", "1"]) == 0
+    first = json.loads((out / "summary.json").read_text())
+    assert first["grpo"]["steps"] == 1 and (out / "grpo" / "checkpoint-1" / "rods_buffer.json").is_file()
+    assert json.loads((out / "final" / "rods.json").read_text())["reply_tool"] is True
+    for stage in ("after_sft", "after_grpo"):
+        assert first[stage]["tasks"] == 1 and 0.0 <= first[stage]["progress"] <= 1.0
+
+    assert main(common + ["--steps", "2"]) == 2                      # an earlier run is never overwritten
+    assert main(common + ["--steps", "2", "--resume"]) == 0           # SFT is reused; GRPO goes on from step 1
+    second = json.loads((out / "summary.json").read_text())
+    assert second["grpo"]["steps"] == 2 and (out / "grpo" / "checkpoint-2").is_dir()

@@ -26,6 +26,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 BUFFER_FILE = "rods_buffer.json"
+EVAL_MAX_STEPS, EVAL_NEW_TOKENS = 32, 160   # the oracle needs at most ~20 steps and ~60 tokens a call
 
 
 @dataclass
@@ -72,8 +73,8 @@ def held_out_success(model, tokenizer, domain: str, count: int, seed: int) -> di
 
     tasks = rods_envs.load_suite().split("test", domain=domain)
     tasks = tasks[:count] if count else tasks
-    env = ToolUseEnv(domain, split="test")
-    policy = HFPolicy(model, tokenizer, reply_tool=True)
+    env = ToolUseEnv(domain, split="test", max_steps=EVAL_MAX_STEPS)
+    policy = HFPolicy(model, tokenizer, reply_tool=True, max_new_tokens=EVAL_NEW_TOKENS)
     results = [run_episode(env, policy, seed=seed, options={"task_id": t.id}) for t in tasks]
     return {"tasks": len(results), "outcome": sum(r.outcome for r in results) / len(results),
             "progress": sum(r.progress for r in results) / len(results)}
