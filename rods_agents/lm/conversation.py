@@ -40,8 +40,8 @@ def gold_conversation(task) -> dict:
     env.reset(task_id=task.id)
     messages = prompt(task)
     oracle = OraclePolicy([task])
-    while not env._over:
-        action = parse_action(oracle.act("", env._info), lambda: "call")
+    while not env.over:
+        action = parse_action(oracle.act("", env.info), lambda: "call")
         if action.calls:
             call = action.calls[0]
             name, arguments, result = call.name, call.arguments, getattr(env, call.name)(**call.arguments)
@@ -52,5 +52,5 @@ def gold_conversation(task) -> dict:
     messages.append({"role": "assistant", "content": CLOSING})
     if env.get_reward() != 1.0:
         raise ValueError(f"the oracle does not solve {task.id} through the TRL adapter")
-    return {"messages": messages, "tools": lm_tool_schemas(env._env.domain.tool_schemas),
+    return {"messages": messages, "tools": lm_tool_schemas(env.env.domain.tool_schemas),
             "task_id": task.id, "domain": task.domain}

@@ -26,7 +26,6 @@ from typing import Callable
 from rods_envs.domains import get_domain
 from rods_envs.env import ToolUseEnv
 
-from .conversation import system_prompt
 from .tools import tool_function
 
 CONVERSATION_OVER = "(The user has nothing more to ask: the conversation is over. Do not call any tool.)"
@@ -85,9 +84,19 @@ class RodsToolEnv:
         self._info, self._over = info, terminated or truncated
         return "\n".join(m["content"] for m in info["messages"])
 
+    # Read-only views as properties: TRL lists only functions as tools.
     @property
-    def system_prompt(self) -> str:   # a property, so TRL does not list it as a tool
-        return system_prompt(self.domain)
+    def env(self) -> ToolUseEnv:
+        return self._env
+
+    @property
+    def info(self) -> dict:
+        """The environment's ``info`` after the last reset or step."""
+        return self._info
+
+    @property
+    def over(self) -> bool:
+        return self._over
 
 
 @lru_cache(maxsize=None)
