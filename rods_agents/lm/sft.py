@@ -15,7 +15,7 @@ from dataclasses import dataclass
 class SFTSettings:
     epochs: float = 3.0
     learning_rate: float = 2e-3
-    batch_size: int = 8
+    batch_size: int = 1               # no padding: lengths vary 4x, and padding was most of the compute
     max_length: int = 4096            # the tiny model's context; longer conversations are cut
     seed: int = 0
 
