@@ -72,7 +72,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
 
     ev = sub.add_parser("eval", help="evaluate a policy on a task suite")
-    ev.add_argument("--policy", default="oracle", help="oracle, random, MODULE:FACTORY, or a comma list")
+    ev.add_argument("--policy", default="oracle", help="oracle, random, MODULE:FACTORY, hf:DIR, openai:MODEL@BASE_URL, or a comma list")
     ev.add_argument("--suite", default="rods-v1", help="a rods suite, or a BFCL id once that adapter is installed")
     ev.add_argument("--split", default="test", choices=["train", "test", "all"])
     ev.add_argument("--trials", type=int, default=1, help="trials per task; pass^k is reported for k = 1..trials")
@@ -110,6 +110,9 @@ def main(argv=None) -> int:
 
     from .lm.train import add_parser as add_train_parser          # the same: train extra to run
     add_train_parser(sub)
+
+    from .lm.serve import add_parser as add_serve_parser          # the same: train extra to run
+    add_serve_parser(sub)
 
     args = parser.parse_args(argv)
     try:

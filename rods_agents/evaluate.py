@@ -13,6 +13,10 @@ episodes as a serial run, and a resumed run the same as an uninterrupted one.
 A policy is ``oracle`` (replays the gold plan: a sanity check), ``random``, or ``MODULE:FACTORY``
 (called with no arguments; the object needs ``act(observation, info)``, and may have
 ``reset(info)``, ``seed(int)`` and a ``metadata`` dict, recorded in the results).
+Two prefixes name language models (``rods_agents.lm.policies``): ``hf:DIR`` runs a local
+transformers model directory with ``HFPolicy`` (speaking through the ``reply_to_user`` tool when
+the directory's ``rods.json`` says ``{"reply_tool": true}``), and ``openai:MODEL@BASE_URL`` any
+OpenAI-compatible chat endpoint with ``OpenAIChatPolicy`` (key from ``OPENAI_API_KEY``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from .policies import OraclePolicy, RandomPolicy
 RESULTS_FORMAT = "rods-results/1"
 RECORD_FIELDS = {"domain", "trial", *(f.name for f in fields(EpisodeResult))}
 BUILTIN_POLICIES = ("oracle", "random")
+MODEL_POLICY_PREFIXES = ("hf:", "openai:")    # checked before MODULE:FACTORY, so these names are taken
 MAX_METADATA_ITEMS, MAX_METADATA_CHARS, MAX_NAME_CHARS = 32, 500, 200
 
 
@@ -224,9 +229,16 @@ def policy_factory(spec: str):
     """The factory behind ``MODULE:FACTORY`` (imported, not called), or None for a built-in."""
     if spec in BUILTIN_POLICIES:
         return None
+    if spec.startswith(MODEL_POLICY_PREFIXES):
+        from .lm.policies import policy_spec_factory
+        try:
+            return policy_spec_factory(spec)
+        except ValueError as exc:
+            raise EvalError(str(exc)) from None
     module_name, sep, factory_name = spec.partition(":")
     if not sep or not module_name or not factory_name:
-        raise EvalError(f"--policy must be oracle, random or MODULE:FACTORY, not {spec!r}")
+        raise EvalError("--policy must be oracle, random, MODULE:FACTORY, hf:DIR or openai:MODEL@BASE_URL, "
+                        f"not {spec!r}")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:

@@ -8,5 +8,6 @@
 - ``rods_trl``: the RODS loop inside TRL's ``GRPOTrainer`` (a prompt stream and a callback).
 - ``policies`` and ``serve``: ``HFPolicy``, ``OpenAIChatPolicy`` and a loopback chat server.
 
-Everything here needs the ``train`` extra (torch, transformers, trl).
+``OpenAIChatPolicy`` and the ``trl_env`` adapters need only the core install; everything else here needs
+the ``train`` extra (torch, transformers, trl).
 """
