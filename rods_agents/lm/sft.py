@@ -21,13 +21,18 @@ class SFTSettings:
 
 
 def sft_dataset(tasks):
-    """A conversational dataset (``messages``, ``tools``) of the gold episodes of ``tasks``."""
-    from datasets import Dataset
+    """A conversational dataset (``messages``, ``tools``) of the gold episodes of ``tasks``.
+
+    Both columns are ``Json`` features: with inferred (Arrow struct) types, every tool schema and
+    every call's arguments would gain the keys of all the others, set to null, and the model would
+    be trained on prompts it never sees at run time."""
+    from datasets import Dataset, Features, Json
 
     from .conversation import gold_conversation
 
     rows = [gold_conversation(task) for task in tasks]
-    return Dataset.from_list([{"messages": r["messages"], "tools": r["tools"]} for r in rows])
+    return Dataset.from_list([{"messages": r["messages"], "tools": r["tools"]} for r in rows],
+                             features=Features({"messages": Json(), "tools": Json()}))
 
 
 def warm_start(model, tokenizer, tasks, out_dir, settings: SFTSettings = SFTSettings(), callbacks=None):
