@@ -198,3 +198,13 @@ def test_rods_train_runs_sft_then_grpo_and_resumes(tiny_dir, tmp_path):
     assert main(common + ["--steps", "2", "--resume"]) == 0           # SFT is reused; GRPO goes on from step 1
     second = json.loads((out / "summary.json").read_text())
     assert second["grpo"]["steps"] == 2 and (out / "grpo" / "checkpoint-2").is_dir()
+
+
+def test_sft_rows_are_the_gold_conversations_unchanged():
+    from rods_agents.lm.sft import sft_dataset
+
+    tasks = rods_envs.load_suite().split("train", domain="retail")[:4]
+    rows = sft_dataset(tasks)
+    for task, row in zip(tasks, rows):
+        gold = gold_conversation(task)
+        assert row["messages"] == gold["messages"] and row["tools"] == gold["tools"]   # no keys added by Arrow
