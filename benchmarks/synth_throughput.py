@@ -2,15 +2,19 @@
 rejected, with the suite generator's verified tasks per second (scenario-built, the same
 verification) measured in the same run as the baseline.
 
-    python benchmarks/synth_throughput.py [--seeds 40] [--per-seed 5] [--op resample_like]
+    python benchmarks/synth_throughput.py [--seeds 40] [--per-seed 5] [--op resample_like] [--profile]
 
 Target: >= 1,000 verified variants per second; 100% signature match for resample_like.
+``--profile`` runs the synthesizer once more under cProfile and prints where its time goes, by
+stage (shares of the profiled time; the profiler itself inflates code that makes many calls).
 """
 
 from __future__ import annotations
 
 import argparse
 import collections
+import cProfile
+import pstats
 import sys
 import time
 
@@ -45,6 +49,47 @@ def measure_synth(op: str, seeds_per_domain: int, per_seed: int, seed: int) -> d
             "rejected": rejected}
 
 
+def profile_synth(op: str, seeds_per_domain: int, per_seed: int, seed: int) -> None:
+    """Run ``measure_synth`` under cProfile and print the stages' shares of the profiled time."""
+    from rods_envs import episode, task
+    from rods_envs.plan import calls_signature
+    from rods_envs.synth import realize, synthesizer, walk
+
+    profiler = cProfile.Profile()
+    profiler.enable()
+    measure_synth(op, seeds_per_domain, per_seed, seed)
+    profiler.disable()
+    stats = pstats.Stats(profiler).stats
+
+    def key(fn) -> tuple:
+        code = fn.__code__
+        return code.co_filename, code.co_firstlineno, code.co_name
+
+    def cumulative(fn, caller=None) -> float:
+        entry = stats.get(key(fn))
+        if entry is None:
+            return 0.0
+        return entry[3] if caller is None else entry[4].get(key(caller), (0, 0, 0, 0))[3]
+
+    Synth = synthesizer.Synthesizer
+    total = cumulative(Synth.resample_like if op == "resample_like" else Synth.mutate)
+    stages = [
+        ("walks on the API graph (walk_like, failed ones included)", cumulative(walk.walk_like)),
+        ("  of which calls proposed and run (Realisation.add)", cumulative(realize.Realisation.add, walk._grow)),
+        ("rebinding plans on new worlds (Realiser.realise)", cumulative(realize.Realiser.realise)),
+        ("writing the task: answers, phrasing (Realisation.record)", cumulative(realize.Realisation.record)),
+        ("duplicate check (content hash)", cumulative(Synth._key)),
+        ("verify: schema and plan checks (Task.from_dict)", cumulative(task.Task.from_dict)),
+        ("verify: gold states and answers (Realisation.gold)", cumulative(realize.Realisation.gold)),
+        ("verify: oracle and do-nothing episodes (run_episode)", cumulative(episode.run_episode)),
+        ("signature (calls_signature)", cumulative(calls_signature)),
+    ]
+    rest = total - sum(value for label, value in stages if not label.startswith(" "))
+    print(f"where the synthesizer's time goes ({op}; cProfile, {total:.2f} s profiled):")
+    for label, value in stages + [("everything else (choosing, lineage, counters)", rest)]:
+        print(f"  {label:58s} {value / max(total, 1e-9):6.1%}")
+
+
 def measure_generator(count: int, seed: int) -> float:
     made, elapsed = 0, 0.0
     for domain in rods_envs.DOMAINS:
@@ -64,6 +109,7 @@ def main(argv=None) -> int:
     parser.add_argument("--per-seed", type=int, default=5)
     parser.add_argument("--op", default="resample_like")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--profile", action="store_true", help="print where the synthesizer's time goes")
     args = parser.parse_args(argv)
     synth = measure_synth(args.op, args.seeds, args.per_seed, args.seed)
     baseline = measure_generator(args.seeds, args.seed)
@@ -78,6 +124,8 @@ def main(argv=None) -> int:
     print(f"suite generator (scenarios, same verification): {baseline:.0f} verified tasks/s")
     print(f"ratio synthesizer / generator: {synth['rate'] / baseline:.2f}x")
     print(f"target >= 1000 variants/s: {'ok' if synth['rate'] >= 1000 else 'BELOW TARGET'}")
+    if args.profile:
+        profile_synth(args.op, args.seeds, args.per_seed, args.seed)
     return 0
 
 

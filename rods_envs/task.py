@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .plan import REF, plan_graph, refs_in, signature
+from .plan import REF, calls_signature, plan_graph, refs_in
 from .state import freeze, thaw
 from .validation import ArgumentValidator
 
@@ -76,7 +76,7 @@ class Task:
 
     @cached_property
     def signature(self) -> dict:
-        return signature(self.graph, len(self.turns))
+        return calls_signature(self.calls, len(self.turns))   # equal to plan.signature(self.graph, ...), without the graph
 
     @cached_property
     def initial_blob(self) -> bytes:

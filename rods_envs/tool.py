@@ -95,6 +95,13 @@ class Tool:
             raise ToolError(f"invalid arguments for {self.name}: {problem}")
         return self.fn(state, **args)
 
+    def attempt(self, state: dict, args: dict) -> Any:
+        """Like calling the tool, for a caller that needs no error message (the synthesizer
+        tries thousands of calls): a bad call raises ToolError without jsonschema's account."""
+        if not self.validator.valid(args):
+            raise ToolError(f"invalid arguments for {self.name}")
+        return self.fn(state, **args)
+
     def openai_schema(self) -> dict:
         """The tool in OpenAI's function-calling format."""
         return {"type": "function", "function": {

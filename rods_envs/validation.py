@@ -58,7 +58,12 @@ def _compile(schema: dict, root: dict | None = None) -> Acceptor | None:
             item = _compile(schema["items"], root)
             if item is None:
                 return None
-            checks.append(lambda x: all(item(v) for v in x))
+            def each(x, item=item):
+                for v in x:
+                    if not item(v):
+                        return False
+                return True
+            checks.append(each)
         if "minItems" in schema:
             checks.append(lambda x, n=schema["minItems"]: len(x) >= n)
         if "maxItems" in schema:
@@ -115,11 +120,19 @@ def _compile(schema: dict, root: dict | None = None) -> Acceptor | None:
 
 def _all_of(checks: list[Acceptor]) -> Acceptor:
     """One closure running ``checks`` in order (the type check first guards the others)."""
-    first, *rest = checks
-    if not rest:
-        return first
-    second = _all_of(rest)
-    return lambda x: first(x) and second(x)
+    if len(checks) == 1:
+        return checks[0]
+    if len(checks) == 2:         # the common case (a type and one constraint): one call less
+        first, second = checks
+        return lambda x: first(x) and second(x)
+    checks = tuple(checks)
+
+    def all_of(x):
+        for check in checks:
+            if not check(x):
+                return False
+        return True
+    return all_of
 
 
 class ArgumentValidator:
@@ -132,6 +145,16 @@ class ArgumentValidator:
         self.schema = schema
         self._validator = jsonschema.Draft202012Validator(schema)
         self._accept = _compile(schema)
+
+    def valid(self, instance: Any) -> bool:
+        """``error(instance) is None``, without working out the message when it is not."""
+        if self._accept is not None:
+            try:
+                if self._accept(instance):
+                    return True
+            except TypeError:
+                pass
+        return self._validator.is_valid(instance)
 
     def error(self, instance: Any) -> str | None:
         if self._accept is not None:

@@ -67,7 +67,9 @@ class LiteralPool:
             for node in skeleton.nodes:
                 for name, tree in node.args.items():
                     if isinstance(tree, Lit):
-                        self.by_param.setdefault((node.tool, name), []).append(tree)
+                        # Free values are drawn as they are, stated (walks draw thousands of them).
+                        self.by_param.setdefault((node.tool, name), []).append(
+                            tree if tree.group is not None or not tree.withheld else replace(tree, withheld=False))
         self._fresh = 0
 
     def draw(self, tool, name: str, rng: np.random.Generator, groups: dict | None = None) -> Lit | None:
@@ -77,7 +79,7 @@ class LiteralPool:
         if seen:
             lit = seen[int(rng.integers(len(seen)))]
             if lit.group is None:
-                return replace(lit, withheld=False)
+                return lit
             groups = {} if groups is None else groups
             if lit.group[0] not in groups:
                 self._fresh += 1  # a group of its own: rebound to any entity of the new world

@@ -58,7 +58,7 @@ class WorldIndex:
 
 
 def first_star(pattern: tuple) -> int | None:
-    return next((i for i, step in enumerate(pattern) if step == STAR), None)
+    return pattern.index(STAR) if STAR in pattern else None
 
 
 def expand(world: dict, pattern: tuple, fixed: dict[int, Any]) -> list[tuple[tuple, Any]]:

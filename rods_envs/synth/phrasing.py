@@ -113,6 +113,7 @@ class Phrasebook:
         self.templates = templates or {}
         self.paraphraser = paraphraser
         self.paraphrases_rejected = 0
+        self._fits: dict[tuple, list[str]] = {}
 
     def turns(self, skeleton, views: list[dict], rng: np.random.Generator) -> list[dict]:
         out = []
@@ -122,7 +123,8 @@ class Phrasebook:
             if not all(k in text for k in must_keep(mine)):
                 raise MissingValue("an instruction does not state a value the task needs")
             if self.paraphraser is not None:
-                candidate = self.paraphraser.paraphrase(text, rng)
+                # A Paraphraser is promised a numpy Generator (the synthesizer draws with Draws).
+                candidate = self.paraphraser.paraphrase(text, rng.generator() if hasattr(rng, "generator") else rng)
                 # What the user asks for must survive too, or a turn of derived values could lose all.
                 asked = [words(v["answer"]["field"]).lower() for v in mine if v["answer"]]
                 if (isinstance(candidate, str) and candidate.strip() and all(k in candidate for k in must_keep(mine))
@@ -150,6 +152,10 @@ class Phrasebook:
             sentence, used = self._sentence(view, rng)
             sentences.append(sentence)
             mentioned |= {(view["node"], name) for name in used}
+            # A template need not name every input: a list element it leaves out is still
+            # described, or the agent could not tell which one is meant.
+            sentences += [f"For the {words(p.name)}, use {describe_selector(p.selector)}."
+                          for p in view["params"].values() if p.kind == "selected" and p.name not in used]
         details = []
         for view in views:
             for p in view["params"].values():
@@ -163,31 +169,48 @@ class Phrasebook:
             text = text[:1].lower() + text[1:]      # "Next, what is ..." rather than "Next, What is"
         return (opener + text).strip()
 
+    def _fitting(self, tool: str, fields: frozenset, answer: bool, listed: bool) -> list[str]:
+        """The templates of ``tool`` that ``fields`` can fill; {subject} names a list element,
+        so it is used exactly when the answer lies in a list. (Memoised: the question recurs.)"""
+        memo = (tool, fields, answer, listed)
+        found = self._fits.get(memo)
+        if found is None:
+            found = self._fits[memo] = [t for t in self.templates.get(tool, ()) if _fields(t) <= fields
+                                        and (not answer or ("subject" in _fields(t)) == listed)]
+        return found
+
     def _sentence(self, view: dict, rng) -> tuple[str, set]:
+        """A sentence for one call, and the names of the parameters it mentions."""
         params = view["params"]
         values = {name: describe(p) for name, p in params.items()}
         answer = view["answer"]
-        primary = next((values[n] for n, p in params.items() if p.kind != "stated"), None)
-        subject = describe_selector(answer["selector"]) if answer and answer["selector"] else (primary or "it")
+        primary = next((n for n, p in params.items() if p.kind != "stated"), None)
+        listed = bool(answer and answer["selector"])
+        subject = describe_selector(answer["selector"]) if listed else (values[primary] if primary else "it")
         values.update(subject=subject)
         if answer:
             values["field"] = words(answer["field"])
-        listed = bool(answer and answer["selector"])
-
-        def fits(template: str) -> bool:
-            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
-            # {subject} names a list element: use it exactly when the answer lies in a list.
-            return used <= set(values) and (not answer or ("subject" in used) == listed)
-        options = [t for t in self.templates.get(view["tool"], []) if fits(t)]
+        options = self._fitting(view["tool"], frozenset(values), bool(answer), listed)
         if options:
             template = options[int(rng.integers(len(options)))]
-            used = {f for _, f, _, _ in string.Formatter().parse(template) if f}
+            used = _fields(template)
             sentence = template.format(**values)
             if answer and view["writes"] and "field" not in used:   # a write whose result the user wants
                 sentence += f" Please tell me the {words(answer['field'])}."
-            return sentence, used
+            return sentence, used | ({primary} if "subject" in used and not listed and primary else set())
         if answer:
-            return f"What is the {words(answer['field'])} of {subject}?", set()
-        targets = [values[n] for n, p in params.items() if p.kind != "stated"]
-        target = f" for {' and '.join(targets)}" if targets else ""
-        return f"Please {words(view['tool'])}{target}.", set()
+            return f"What is the {words(answer['field'])} of {subject}?", {primary} if primary and not listed else set()
+        targets = [n for n, p in params.items() if p.kind != "stated"]
+        target = f" for {' and '.join(values[n] for n in targets)}" if targets else ""
+        return f"Please {words(view['tool'])}{target}.", set(targets)
+
+
+_FIELDS: dict[str, frozenset] = {}
+
+
+def _fields(template: str) -> frozenset:
+    """The fields a template fills in (parsed once per template)."""
+    found = _FIELDS.get(template)
+    if found is None:
+        found = _FIELDS[template] = frozenset(f for _, f, _, _ in string.Formatter().parse(template) if f)
+    return found

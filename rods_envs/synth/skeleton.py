@@ -18,6 +18,20 @@ from ..plan import REF, is_ref, parts
 from .patterns import STAR, WorldIndex, first_star
 
 
+class once:
+    """A property computed on first use and kept in the instance (as ``functools.cached_property``
+    does, without its lock: realising reads these on every try of every call)."""
+
+    def __init__(self, fn):
+        self.fn, self.name = fn, fn.__name__
+
+    def __get__(self, obj, owner=None):
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 @dataclass(frozen=True)
 class Lit:
     value: Any
@@ -25,6 +39,11 @@ class Lit:
     group: tuple | None = None        # (pattern prefix, seed entity): rebound together
     withheld: bool = False            # the user holds it back until asked
     profile: tuple = ()               # the seed entity's plain fields: analogous entities go first
+
+    @once
+    def star(self) -> int | None:
+        """Where the entity key sits in ``pattern`` (realising asks for it on every try)."""
+        return None if self.pattern is None else first_star(self.pattern)
 
 
 @dataclass(frozen=True)
@@ -34,6 +53,17 @@ class Pick:
     profile: tuple = ()               # the seed's chosen list element's plain fields
     slot: int = 0                     # picks of one list with different slots take different elements
 
+    @once
+    def prefix(self) -> tuple | None:
+        """``path`` up to and including its first ``*``: the list an element is chosen from."""
+        i = first_star(self.path)
+        return None if i is None else tuple(self.path[: i + 1])
+
+    @once
+    def choice(self) -> tuple | None:
+        """The key of this pick's list choice in a realisation, if it makes one."""
+        return None if self.prefix is None else (self.node, self.prefix, self.slot)
+
 
 @dataclass(frozen=True)
 class Node:
@@ -41,6 +71,22 @@ class Node:
     turn: int
     args: dict                         # param -> binding tree (Lit / Pick leaves in dicts, lists)
     answer: tuple | None = None
+
+    # The bindings, found once per node: a node is realised on many worlds. (Nodes are frozen
+    # and their argument trees never edited in place; mutations build new nodes.)
+    @once
+    def lits(self) -> tuple:
+        return tuple(leaf for leaf in self.bindings if type(leaf) is Lit)
+
+    @once
+    def picks(self) -> tuple:
+        return tuple(leaf for leaf in self.bindings if type(leaf) is Pick)
+
+    @once
+    def bindings(self) -> tuple:
+        found: list = []
+        _collect(self.args, found)
+        return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -60,6 +106,26 @@ class Skeleton:
 def leaves(tree: Any):
     """The bindings (Lit, Pick) in an argument tree."""
     return parts(tree, lambda x: isinstance(x, (Lit, Pick)))
+
+
+def bindings(tree: Any) -> list:
+    """``list(leaves(tree))``, faster."""
+    found: list = []
+    _collect(tree, found)
+    return found
+
+
+def _collect(tree: Any, found: list) -> None:
+    """``leaves`` into a list, depth first, without the generators."""
+    kind = type(tree)
+    if kind is Lit or kind is Pick:
+        found.append(tree)
+    elif kind is dict:
+        for v in tree.values():
+            _collect(v, found)
+    elif kind is list:
+        for v in tree:
+            _collect(v, found)
 
 
 def picks(args: dict) -> list[Pick]:
