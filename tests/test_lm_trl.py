@@ -185,7 +185,7 @@ def test_rods_train_runs_sft_then_grpo_and_resumes(tiny_dir, tmp_path):
 
     out = tmp_path / "run"
     common = ["train", "--model", str(tiny_dir), "--algo", "rods", "--domain", "files", "--out", str(out),
-              "--sft-epochs", "0.08", "--group-size", "2", "--max-completion-length", "48",
+              "--sft-epochs", "0.04", "--sft-variants", "1", "--group-size", "2", "--max-completion-length", "48",
               "--max-tool-calls", "2", "--save-every", "1", "--eval-tasks", "1"]
     assert main(common + ["--steps", "1"]) == 0
     first = json.loads((out / "summary.json").read_text())

@@ -4,7 +4,8 @@
 
 1. The model: ``tiny`` builds the local Qwen2-style model and tokenizer (``tiny.build_tiny``) in
    ``OUT/base``; any other value is a local model directory.
-2. ``SFTTrainer`` on the gold conversations of the domain's training tasks -> ``OUT/sft``.
+2. ``SFTTrainer`` on the gold conversations of the domain's training tasks (with
+   ``--sft-variants N``, also of N synthesized variants of each) -> ``OUT/sft``.
 3. ``GRPOTrainer`` with the domain's ``environment_factory`` adapter -> ``OUT/final``. ``--algo
    grpo`` trains on the fixed training tasks; ``--algo rods`` serves prompts from the co-evolving
    replay buffer, with the RODS callback and synthesized variants of boundary tasks. Checkpoints
@@ -39,6 +40,7 @@ class TrainArgs:
     seed: int = 0
     sft_epochs: float = 3.0
     sft_learning_rate: float = 2e-3
+    sft_variants: int = 0              # synthesized resample_like variants per training task, added to SFT
     group_size: int = 4                # GRPO generations per prompt
     prompts_per_step: int = 1
     learning_rate: float = 1e-4
@@ -78,6 +80,18 @@ def held_out_success(model, tokenizer, domain: str, count: int, seed: int) -> di
     results = [run_episode(env, policy, seed=seed, options={"task_id": t.id}) for t in tasks]
     return {"tasks": len(results), "outcome": sum(r.outcome for r in results) / len(results),
             "progress": sum(r.progress for r in results) / len(results)}
+
+
+def sft_variants(tasks: list, per_task: int, seed: int) -> list:
+    """Verified ``resample_like`` variants of ``tasks`` (their gold conversations are SFT data too)."""
+    if per_task <= 0:
+        return []
+    import numpy as np
+
+    from ..replay import VariantSource
+
+    source, rng = VariantSource(tasks, seed), np.random.default_rng([seed, 0x5F7])
+    return [variant for task in tasks for variant in source(task, per_task, rng)]
 
 
 def _base_model(args: TrainArgs, out: Path) -> Path:
@@ -185,6 +199,7 @@ def train(args: TrainArgs) -> dict:
         import rods_envs
         model, tokenizer = load_pretrained(_base_model(args, out))
         tasks = rods_envs.load_suite().split("train", domain=args.domain)
+        tasks = tasks + sft_variants(tasks, args.sft_variants, args.seed)
         warm_start(model, tokenizer, tasks, out / "sft-work",
                    SFTSettings(epochs=args.sft_epochs, learning_rate=args.sft_learning_rate, seed=args.seed))
         _save(model, tokenizer, sft_dir, stage="sft")
