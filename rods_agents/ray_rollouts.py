@@ -501,7 +501,26 @@ class _Workers:
 
 # -- driver 1: whole episodes --------------------------------------------------------------------
 
-class RayEpisodes:
+class _PoolView:
+    """What a driver shows of its worker pool (``self._workers``)."""
+
+    @property
+    def workers(self) -> list:
+        """The live actor handles, one per worker."""
+        return list(self._workers.handles)
+
+    @property
+    def restarts(self) -> int:
+        """How many dead workers have been replaced so far."""
+        return self._workers.restarts
+
+    @property
+    def worker_nodes(self) -> list[str]:
+        """The Ray node id each worker runs on."""
+        return [info["node_id"] for info in self._workers.infos]
+
+
+class RayEpisodes(_PoolView):
     """Play whole episodes of a policy on ``num_workers`` Ray actors.
 
     Each worker hosts ``envs_per_worker`` environments and plays that many episodes at once (in
@@ -529,21 +548,6 @@ class RayEpisodes:
         self.reruns = 0                   # episodes sent again because their worker died
         self._in_flight: dict = {}        # ray ref -> (worker, handle, positions of its episodes)
         self._episodes: list[Episode] = []
-
-    @property
-    def workers(self) -> list:
-        """The live actor handles, one per worker."""
-        return list(self._workers.handles)
-
-    @property
-    def restarts(self) -> int:
-        """How many dead workers have been replaced so far."""
-        return self._workers.restarts
-
-    @property
-    def worker_nodes(self) -> list[str]:
-        """The Ray node id each worker runs on."""
-        return [info["node_id"] for info in self._workers.infos]
 
     def in_flight(self) -> dict[int, list[Episode]]:
         """Worker index -> the episodes it is playing now (for monitoring)."""
@@ -671,7 +675,7 @@ def _same(a, b) -> bool:
     return bool(a == b)
 
 
-class RayVectorEnv(gym.vector.VectorEnv):
+class RayVectorEnv(_PoolView, gym.vector.VectorEnv):
     """``num_envs`` copies of ``env_id`` spread over ``num_workers`` Ray actors, as one vector env.
 
     Same API and semantics as ``gymnasium.vector.SyncVectorEnv`` with next-step autoreset: when a
@@ -705,20 +709,6 @@ class RayVectorEnv(gym.vector.VectorEnv):
         self._logs: list[dict | None] = [None] * self.num_envs     # how to replay each sub-environment
         self._last: list = [None] * self.num_envs                  # its latest observation
         self._broken: str | None = "call reset() before step()"
-
-    @property
-    def workers(self) -> list:
-        return list(self._workers.handles)
-
-    @property
-    def restarts(self) -> int:
-        """How many dead workers have been replaced so far."""
-        return self._workers.restarts
-
-    @property
-    def worker_nodes(self) -> list[str]:
-        """The Ray node id each worker runs on."""
-        return [info["node_id"] for info in self._workers.infos]
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict | list | None = None):
         """Reset every sub-environment: ``seed`` None, an int (``seed + i`` for the i-th) or a list;
