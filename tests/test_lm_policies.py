@@ -40,13 +40,7 @@ from rods_envs.episode import run_episode  # noqa: E402
 TASK_ID = "retail-train-0019"      # a short two-turn task among the tokenizer's training tasks
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # Token-by-token decoding of a tiny model is ~10x faster on one thread than on two busy cores.
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

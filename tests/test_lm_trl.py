@@ -17,15 +17,7 @@ from rods_agents.lm.trl_env import CONVERSATION_OVER, environment_class, environ
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
-
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
