@@ -2,11 +2,14 @@
 rejected, with the suite generator's verified tasks per second (scenario-built, the same
 verification) measured in the same run as the baseline.
 
-    python benchmarks/synth_throughput.py [--seeds 40] [--per-seed 5] [--op resample_like] [--profile]
+    python benchmarks/synth_throughput.py [--seeds 40] [--per-seed 5] [--op resample_like] [--profile] [--floor]
 
 Target: >= 1,000 verified variants per second; 100% signature match for resample_like.
 ``--profile`` runs the synthesizer once more under cProfile and prints where its time goes, by
 stage (shares of the profiled time; the profiler itself inflates code that makes many calls).
+``--floor`` times each verification check alone on the variants emitted (best of 5 rounds, CPU
+time): their sum is what a variant costs even if making it cost nothing, so its inverse bounds
+the verified variants per second this machine can reach with every check kept.
 """
 
 from __future__ import annotations
@@ -21,14 +24,21 @@ import time
 import numpy as np
 
 import rods_envs
+from rods_envs.checker import gold_from_run
+from rods_envs.env import ToolUseEnv
+from rods_envs.episode import DoNothingPolicy, run_episode
 from rods_envs.generate import build_task, verify
+from rods_envs.oracle import OraclePolicy
+from rods_envs.plan import calls_signature
 from rods_envs.synth import Synthesizer, matches
+from rods_envs.task import Task, content_key, state_digest
 
 
 def measure_synth(op: str, seeds_per_domain: int, per_seed: int, seed: int) -> dict:
     suite = rods_envs.load_suite()
     emitted = attempts = matched = 0
     rejected: collections.Counter = collections.Counter()
+    made: list = []
     elapsed = 0.0
     for domain in rods_envs.DOMAINS:
         seeds = suite.split("train", domain=domain)
@@ -42,11 +52,12 @@ def measure_synth(op: str, seeds_per_domain: int, per_seed: int, seed: int) -> d
             else:
                 variants = [v for v in (synth.mutate(task, op, rng) for _ in range(per_seed)) if v]
             emitted += len(variants)
+            made += variants
         elapsed += time.perf_counter() - start
         attempts += synth.attempts
         rejected.update(synth.rejected)
     return {"emitted": emitted, "rate": emitted / elapsed, "attempts": attempts, "matched": matched,
-            "rejected": rejected}
+            "rejected": rejected, "variants": made}
 
 
 def profile_synth(op: str, seeds_per_domain: int, per_seed: int, seed: int) -> None:
@@ -90,6 +101,38 @@ def profile_synth(op: str, seeds_per_domain: int, per_seed: int, seed: int) -> N
         print(f"  {label:58s} {value / max(total, 1e-9):6.1%}")
 
 
+def verification_floor(variants: list, rounds: int = 5) -> list[tuple[str, float]]:
+    """Seconds of CPU per variant for each check the synthesizer makes before emitting one, each
+    timed alone over ``variants`` (best of ``rounds``), as the synthesizer makes it: the world's
+    digest is computed once per world, and the gold comes from the run that made the variant."""
+    envs = {d: ToolUseEnv(d, tasks=[v for v in variants if v.domain == d], max_steps=256)
+            for d in {v.domain for v in variants}}
+    oracle = OraclePolicy(variants)
+    idle = DoNothingPolicy()
+
+    digests = {id(v.record["initial_state"]): state_digest(v.record["initial_state"]) for v in variants}
+
+    checks = [
+        ("schema and plan checks (Task.from_dict)", lambda v: Task.from_dict(v.record)),
+        ("duplicate check (content hash)", lambda v: content_key(v.record, digests[id(v.record["initial_state"])])),
+        ("signature", lambda v: calls_signature(v.calls, len(v.turns))),
+        ("gold answers and turn checks (gold_from_run)",
+         lambda v: gold_from_run(v, v.gold.results, v.gold.states)),
+        ("oracle episode through the environment", lambda v: run_episode(envs[v.domain], oracle, options={"task": v})),
+        ("do-nothing episode through the environment", lambda v: run_episode(envs[v.domain], idle, options={"task": v})),
+    ]
+    out = []
+    for label, check in checks:
+        best = float("inf")
+        for _ in range(rounds):
+            start = time.process_time()
+            for v in variants:
+                check(v)
+            best = min(best, time.process_time() - start)
+        out.append((label, best / max(len(variants), 1)))
+    return out
+
+
 def measure_generator(count: int, seed: int) -> float:
     made, elapsed = 0, 0.0
     for domain in rods_envs.DOMAINS:
@@ -110,6 +153,7 @@ def main(argv=None) -> int:
     parser.add_argument("--op", default="resample_like")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--profile", action="store_true", help="print where the synthesizer's time goes")
+    parser.add_argument("--floor", action="store_true", help="time each verification check alone")
     args = parser.parse_args(argv)
     synth = measure_synth(args.op, args.seeds, args.per_seed, args.seed)
     baseline = measure_generator(args.seeds, args.seed)
@@ -124,6 +168,14 @@ def main(argv=None) -> int:
     print(f"suite generator (scenarios, same verification): {baseline:.0f} verified tasks/s")
     print(f"ratio synthesizer / generator: {synth['rate'] / baseline:.2f}x")
     print(f"target >= 1000 variants/s: {'ok' if synth['rate'] >= 1000 else 'BELOW TARGET'}")
+    if args.floor:
+        floor = verification_floor(synth["variants"])
+        total = sum(seconds for _, seconds in floor)
+        print(f"verification alone, each check timed apart on the {synth['emitted']} variants (CPU ms per variant):")
+        for label, seconds in floor:
+            print(f"  {label:50s} {seconds * 1e3:6.3f}")
+        print(f"  {'total':50s} {total * 1e3:6.3f}  -> at most {1 / total:.0f} verified variants/s "
+              f"with generation free ({synth['rate'] * total:.0%} of the measured time per variant)")
     if args.profile:
         profile_synth(args.op, args.seeds, args.per_seed, args.seed)
     return 0

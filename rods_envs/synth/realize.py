@@ -94,17 +94,20 @@ def _likeness(entity: Any, wanted: tuple) -> int:
     return sum(1 for k, v in wanted if get(k) == v)
 
 
-def _best_first(candidates: list, score, rng, limit: int) -> list:
-    """The first ``limit`` of ``candidates`` in a random order, stably sorted by ``score``
-    (highest first; None: no sorting): each score's candidates are shuffled apart, and only as
-    far as needed (a call tries at most ``limit`` of them)."""
+def _buckets(candidates: list, score) -> list[list]:
+    """``candidates`` grouped by ``score``, highest first, each group in candidate order
+    (None: one group)."""
     if score is None:
-        buckets = [candidates]
-    else:
-        by_score: dict = {}
-        for candidate in candidates:
-            by_score.setdefault(score(candidate), []).append(candidate)
-        buckets = [by_score[k] for k in sorted(by_score, reverse=True)]
+        return [candidates]
+    by_score: dict = {}
+    for candidate in candidates:
+        by_score.setdefault(score(candidate), []).append(candidate)
+    return [by_score[k] for k in sorted(by_score, reverse=True)]
+
+
+def _take(buckets: list[list], rng, limit: int) -> list:
+    """The first ``limit`` candidates, best bucket first, each bucket shuffled apart and only as
+    far as needed (a call tries at most ``limit`` of them)."""
     out: list = []
     for bucket in buckets:
         for k in in_random_order(rng, len(bucket)):
@@ -112,6 +115,12 @@ def _best_first(candidates: list, score, rng, limit: int) -> list:
                 return out
             out.append(bucket[k])
     return out
+
+
+def _best_first(candidates: list, score, rng, limit: int) -> list:
+    """The first ``limit`` of ``candidates`` in a random order, stably sorted by ``score``
+    (highest first; None: no sorting)."""
+    return _take(_buckets(candidates, score), rng, limit)
 
 
 def _ranked(candidates: list, entity_of, seen: tuple, rng, limit: int | None = None) -> list:
@@ -129,7 +138,7 @@ class Realiser:
         self.domain, self.phrasebook = domain, phrasebook
         self._matches: dict[tuple, list] = {}
         self._keys: dict[tuple, list] = {}
-        self._likeness: dict[tuple, dict] = {}
+        self._ranked: dict[tuple, list] = {}
         self._blobs: dict[int, tuple[dict, bytes]] = {}   # holds the world, so its id stays its own
 
     def blob(self, world: dict) -> bytes:
@@ -166,18 +175,20 @@ class Realiser:
     def ranked_entities(self, world: dict, lit: Lit, rng, limit: int) -> list:
         """The first ``limit`` entity keys for ``lit``, shuffled, then most like the seed's
         entity first."""
-        keys = self.entity_keys(world, lit)
-        if not lit.profile:
-            return _best_first(keys, None, rng, limit)
         memo = (id(world), lit.pattern, lit.profile)
-        scores = self._likeness.get(memo)
-        if scores is None:
-            table = world
-            for step in lit.pattern[: lit.star]:
-                table = table[step]
-            get = table.get if isinstance(table, dict) else (lambda key: None)
-            scores = self._likeness[memo] = {key: _likeness(get(key), lit.profile) for key in keys}
-        return _best_first(keys, scores.__getitem__, rng, limit)
+        buckets = self._ranked.get(memo)
+        if buckets is None:       # the keys grouped by likeness: fixed per world and profile
+            keys = self.entity_keys(world, lit)
+            if lit.profile:
+                table = world
+                for step in lit.pattern[: lit.star]:
+                    table = table[step]
+                get = table.get if isinstance(table, dict) else (lambda key: None)
+                buckets = _buckets(keys, lambda key: _likeness(get(key), lit.profile))
+            else:
+                buckets = [keys]
+            buckets = self._ranked[memo] = buckets
+        return _take(buckets, rng, limit)
 
     def realise(self, skeleton: Skeleton, world: dict, rng: np.random.Generator,
                 keep_values: bool = False) -> "Realisation":
@@ -213,6 +224,7 @@ class Realisation:
         self.refused: set = set()
         self._last = realiser.blob(world)    # the state as of the last write, frozen
         self._thawed: dict[int, dict] = {}   # node -> the state after it, thawed once
+        self._lent = False                   # is ``state`` itself in ``_thawed`` (see _state_after)?
         self._undo: list[tuple] = []         # per node: what ``pop`` restores
         self.dead_ends: set = set()          # (position, call) taken back by ``pop``: not again
 
@@ -325,6 +337,8 @@ class Realisation:
             if (len(self.nodes), call) in self.dead_ends:
                 problem = "a dead end"
                 continue
+            if self._lent and tool.writes:    # the live state is a gold state now: write on a copy
+                self.state, self._lent = thaw(self._last), False
             try:
                 result = tool.attempt(self.state, args)   # a refused call leaves the state as it was
             except ToolError:
@@ -364,7 +378,7 @@ class Realisation:
             del self.chosen[key]
             self.selectors.pop(key, None)
         if self.after[n] is not None:      # it wrote: go back to the state frozen before it
-            self.state = thaw(last)
+            self.state, self._lent = thaw(last), False
         self._last = last
         self.refused = set()
         self._thawed.pop(n, None)
@@ -407,7 +421,10 @@ class Realisation:
 
     def _state_after(self, n: int) -> dict:
         if n not in self._thawed:
-            self._thawed[n] = thaw(self.after[n])
+            if self.after[n] is self._last:   # the last write: the live state is that state
+                self._thawed[n], self._lent = self.state, True
+            else:
+                self._thawed[n] = thaw(self.after[n])
         return self._thawed[n]
 
     def settle(self) -> None:
