@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from json.encoder import JSONEncoder, c_make_encoder, encode_basestring, encode_basestring_ascii
 from typing import Any
 
 MAX_ACTION_CHARS = 65_536
@@ -21,7 +22,49 @@ MAX_CALLS = 16
 _BLOCK = re.compile(r"<tool_call>(.*?)</tool_call>", re.DOTALL)
 
 
-@dataclass
+# -- JSON without json's Python layers ------------------------------------------------------------
+# Every tool-call step decodes an action and encodes its arguments and result, and the oracle
+# encodes the call and decodes the result again. ``json.dumps``/``json.loads`` wrap the C
+# scanner and encoder in Python calls, and build a fresh C encoder for every value: for the
+# small values of a step that is as much time as the work itself. These helpers call the C parts
+# directly and hand anything unusual to ``json`` itself, so values and errors stay json's own.
+
+def _fast_dumps(ensure_ascii: bool):
+    reference = JSONEncoder(ensure_ascii=ensure_ascii).encode
+    if c_make_encoder is None:          # a Python without the C accelerator: json's own path
+        return reference
+    # No circular check (markers=None): a cycle recurses until RecursionError, and then the
+    # reference encoder, which does check, raises json's own error for it.
+    encode = c_make_encoder(None, JSONEncoder().default, encode_basestring_ascii if ensure_ascii else
+                            encode_basestring, None, ": ", ", ", False, False, True)
+
+    def dumps(value: Any) -> str:
+        try:
+            return "".join(encode(value, 0))    # the C encoder returns its chunks, usually one
+        except RecursionError:
+            return reference(value)
+    return dumps
+
+
+dumps_ascii = _fast_dumps(ensure_ascii=True)       # == json.dumps(value)
+dumps_text = _fast_dumps(ensure_ascii=False)       # == json.dumps(value, ensure_ascii=False)
+_scan = json.JSONDecoder().scan_once
+
+
+def loads(text: str) -> Any:
+    """``json.loads(text)`` for a str. A document with no surrounding whitespace (what encoders
+    write) goes straight to the C scanner; anything else, errors included, to json.loads."""
+    try:
+        value, end = _scan(text, 0)
+    except (StopIteration, ValueError, RecursionError):
+        return json.loads(text)
+    if end != len(text):
+        return json.loads(text)
+    return value
+
+
+# -- actions --------------------------------------------------------------------------------------
+@dataclass(slots=True)
 class Call:
     id: str
     name: str
@@ -29,7 +72,7 @@ class Call:
     error: str | None = None          # set when the call itself is malformed
 
 
-@dataclass
+@dataclass(slots=True)
 class Action:
     calls: list[Call] = field(default_factory=list)
     text: str | None = None
@@ -42,7 +85,7 @@ class _Malformed(ValueError):
 
 def _loads(text: str) -> Any:
     try:
-        return json.loads(text)
+        return loads(text)
     except (ValueError, RecursionError) as exc:
         raise _Malformed(f"malformed JSON ({exc})") from None
 
@@ -75,7 +118,10 @@ def _calls(raws: list, next_id) -> list[Call]:
         raise _Malformed("an empty list of tool calls")
     if len(raws) > MAX_CALLS:
         raise _Malformed(f"at most {MAX_CALLS} tool calls per action, got {len(raws)}")
-    return [_call(raw, next_id()) for raw in raws]
+    calls = []
+    for raw in raws:        # a loop, not a comprehension: no extra frame per action (Python 3.11)
+        calls.append(_call(raw, next_id()))
+    return calls
 
 
 def _from_text(text: str, next_id) -> Action:
@@ -86,7 +132,10 @@ def _from_text(text: str, next_id) -> Action:
         return Action(calls=_calls([_loads(block) for block in blocks], next_id))
     stripped = text.lstrip()
     if stripped[:1] in ("{", "["):
-        parsed = _loads(stripped)
+        try:                # _loads, inlined: this is every text tool call
+            parsed = loads(stripped)
+        except (ValueError, RecursionError) as exc:
+            raise _Malformed(f"malformed JSON ({exc})") from None
         return Action(calls=_calls(parsed if isinstance(parsed, list) else [parsed], next_id))
     return Action(text=text)
 
@@ -109,7 +158,7 @@ def _json_only(action: Action) -> Action:
     for call in action.calls:
         if call.error is None:
             try:
-                json.dumps(call.arguments)
+                dumps_ascii(call.arguments)
             except (TypeError, ValueError, RecursionError):
                 call.arguments, call.error = None, f"arguments of {call.name!r} must be JSON values"
     return action

@@ -36,8 +36,10 @@ def run_episode(env, policy: Policy, seed: int | None = None, options: dict | No
         total += float(reward)
         steps += 1
         for m in info["messages"]:
-            calls += m["role"] == "tool"
-            errors += m["content"].startswith("Error:") if m["role"] in ("tool", "system") else 0
+            role = m["role"]
+            if role == "tool" or role == "system":
+                calls += role == "tool"
+                errors += m["content"].startswith("Error:")
     return EpisodeResult(info["task_id"], seed, info["progress"], info.get("outcome", 0), total,
                          len(info["turns_passed"]), steps, calls, errors, truncated)
 

@@ -8,11 +8,29 @@ environment returns, so an oracle score of 1 shows a task is solvable through th
 
 from __future__ import annotations
 
-import json
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
+from .actions import dumps_ascii, loads
 from .checker import answer_forms
 from .plan import resolve
+
+
+class _Observed(dict):
+    """The results the oracle has seen, by call id. A result is kept as the tool message's text
+    (in ``text``) and decoded the first time a reference reads it: most results are read by
+    nothing (a whole order, a whole directory listing), and decoding them all would be most of
+    the oracle's work."""
+
+    __slots__ = ("text",)
+
+    def __init__(self):
+        super().__init__()
+        self.text: dict[str, str] = {}
+
+    def __missing__(self, call_id: str) -> Any:
+        value = self[call_id] = loads(self.text.pop(call_id))   # KeyError when never seen
+        return value
 
 
 class OraclePolicy:
@@ -23,7 +41,7 @@ class OraclePolicy:
 
     def reset(self, info: dict) -> None:
         self.task = self.tasks[info["task_id"]]
-        self.results: dict[str, Any] = {}
+        self.results: dict[str, Any] = _Observed()
         self.turn = -1
         self.pending: Any = None
 
@@ -45,8 +63,8 @@ class OraclePolicy:
             if self.action_format == "dict":
                 return {"role": "assistant", "content": "", "tool_calls": [
                     {"id": item["id"], "type": "function",
-                     "function": {"name": call["name"], "arguments": json.dumps(call["arguments"])}}]}
-            return json.dumps(call)
+                     "function": {"name": call["name"], "arguments": dumps_ascii(call["arguments"])}}]}
+            return dumps_ascii(call)
         return self._reply()
 
     def _resolve(self, value):
@@ -60,7 +78,11 @@ class OraclePolicy:
         for m in messages:
             if m["role"] == "tool" and self.pending is not None:
                 if not m["content"].startswith("Error:"):
-                    self.results[self.pending] = json.loads(m["content"])
+                    if type(self.results) is _Observed:
+                        self.results.pop(self.pending, None)    # a result seen again replaces the old
+                        self.results.text[self.pending] = m["content"]
+                    else:       # a subclass keeping a plain dict: decode now
+                        self.results[self.pending] = loads(m["content"])
                 self.pending = None
 
     def _reply(self) -> str:

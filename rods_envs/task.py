@@ -99,6 +99,12 @@ class Task:
         self.__dict__["gold"] = gold
         return self
 
+    def with_initial_blob(self, blob: bytes) -> "Task":
+        """This task, with its world already frozen (``freeze`` of an equal initial state), so
+        that resets need not freeze it again."""
+        self.__dict__["initial_blob"] = blob
+        return self
+
     def __repr__(self) -> str:
         return f"Task({self.id!r}, domain={self.domain!r}, turns={len(self.turns)}, calls={len(self.calls)})"
 

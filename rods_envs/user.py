@@ -9,6 +9,7 @@ from the task; any object with the same three methods (an LLM user, say) can rep
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +26,7 @@ class UserSimulator(Protocol):
         """The user's reply to ``message``, or None when the message ends the agent's turn."""
 
 
+@lru_cache(maxsize=4096)     # the same few slots recur in every task: compile each once
 def _mentions(slot: str) -> re.Pattern:
     words = [re.escape(w) for w in re.split(r"[\s_\-]+", slot.lower()) if len(w) >= 2]
     return re.compile(r"\b(" + "|".join(words or [re.escape(slot.lower())]) + r")\b")
@@ -40,7 +42,7 @@ class ScriptedUser:
 
     def reset(self, task, rng=None) -> None:
         self.task = task
-        self._facts = [[(_mentions(f["slot"]), f["reply"]) for f in turn["facts"]] for turn in task.turns]
+        self._facts: dict[int, list] = {}    # per turn, built when the first question comes
 
     def instruction(self, turn: int) -> str:
         return self.task.turns[turn]["instruction"]
@@ -48,6 +50,9 @@ class ScriptedUser:
     def respond(self, turn: int, message: str) -> str | None:
         if "?" not in message:
             return None
+        facts = self._facts.get(turn)
+        if facts is None:
+            facts = self._facts[turn] = [(_mentions(f["slot"]), f["reply"]) for f in self.task.turns[turn]["facts"]]
         text = message.lower()
-        replies = [reply for mentions, reply in self._facts[turn] if mentions.search(text)]
+        replies = [reply for mentions, reply in facts if mentions.search(text)]
         return " ".join(replies) if replies else None

@@ -211,7 +211,7 @@ class Synthesizer(Resumable):
             return "trivial turn", None
         blob = self.realiser.known_blob(record["initial_state"])
         if blob is not None:     # the frozen world each episode's reset thaws: already made
-            task.__dict__["initial_blob"] = blob
+            task.with_initial_blob(blob)
         env = self.env or ToolUseEnv(self.domain.name, tasks=[task], max_steps=256)
         solved = run_episode(env, OraclePolicy([task]), options={"task": task})
         if solved.outcome != 1:
