@@ -42,7 +42,6 @@ Example (docs/integrations.md has more)::
 from __future__ import annotations
 
 import copy
-import hashlib
 import os
 import pickle
 import queue
@@ -53,6 +52,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.utils.env_checker import data_equivalence
 from gymnasium.vector import AutoresetMode
 from gymnasium.vector.utils import batch_space, concatenate, create_empty_array, iterate
 
@@ -131,8 +131,7 @@ def plan_episodes(*, task_ids: Iterable[str] | None = None, seeds: Iterable[int]
     """
     if (task_ids is None) == (seeds is None):
         raise ValueError("plan_episodes needs either task_ids or seeds (exactly one of them)")
-    if isinstance(trials, bool) or not isinstance(trials, int) or trials < 1:
-        raise ValueError(f"trials must be a positive integer, not {trials!r}")
+    trials = _positive_int("trials", trials)
     if task_ids is not None:
         task_ids = list(task_ids)
         return [Episode(episode_seed(seed, t, trial), t, trial) for trial in range(trials) for t in task_ids]
@@ -142,8 +141,7 @@ def plan_episodes(*, task_ids: Iterable[str] | None = None, seeds: Iterable[int]
 
 def policy_seed(episode: Episode) -> int:
     """The seed a policy with ``seed(int)`` gets before ``episode``: 32 bits of a hash of its name."""
-    digest = hashlib.sha256(f"{episode.seed}/{episode.task_id}/{episode.index}".encode()).digest()
-    return int.from_bytes(digest[:4], "big")
+    return episode_seed(episode.seed, episode.task_id, episode.index)
 
 
 def check_episodes(episodes: Iterable[Episode], known_task_ids: set[str] | None = None) -> list[Episode]:
@@ -443,7 +441,6 @@ class _Workers:
             for w in range(len(sizes)):
                 self.handles.append(self._spawn(w))
             self.infos = self._await_ready(self.handles)     # what each worker said when it started
-            self.info = self.infos[0]
         except BaseException:
             self.close()
             raise
@@ -570,7 +567,7 @@ class RayEpisodes(_PoolView):
         if not self._workers.handles:
             raise RolloutError("this RayEpisodes is closed")
         check_policy(policy)
-        episodes = check_episodes(episodes, self._workers.info["task_ids"])
+        episodes = check_episodes(episodes, self._workers.infos[0]["task_ids"])
         ray = self._workers.ray
         try:
             policy_ref = ray.put(ray.cloudpickle.dumps(policy))
@@ -665,16 +662,6 @@ class RayEpisodes(_PoolView):
 
 # -- driver 2: a vector environment -----------------------------------------------------------------
 
-def _same(a, b) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
-        return np.array_equal(a, b)
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(map(_same, a, b))
-    return bool(a == b)
-
-
 class RayVectorEnv(_PoolView, gym.vector.VectorEnv):
     """``num_envs`` copies of ``env_id`` spread over ``num_workers`` Ray actors, as one vector env.
 
@@ -698,7 +685,7 @@ class RayVectorEnv(_PoolView, gym.vector.VectorEnv):
         self._blocks = [(int(b[0]), int(b[-1]) + 1) for b in blocks]
         self._workers = _Workers(env_id, [len(b) for b in blocks], env_kwargs, wrappers, actor_options,
                                  max_worker_restarts, startup_timeout_s, concurrent=False)
-        info = self._workers.info
+        info = self._workers.infos[0]
         self.single_observation_space = info["observation_space"]
         self.single_action_space = info["action_space"]
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
@@ -820,7 +807,7 @@ class RayVectorEnv(_PoolView, gym.vector.VectorEnv):
         if isinstance(last, WorkerFailure):
             raise RolloutError(f"sub-environment {a + last.slot} could not be replayed: {last.message}")
         for i, observation in enumerate(last):
-            if not _same(observation, self._last[a + i]):
+            if not data_equivalence(observation, self._last[a + i], exact=True):
                 raise RolloutError(f"sub-environment {a + i} replayed to another observation than it had "
                                    "returned: the environment is not deterministic, so its worker cannot be replaced")
 

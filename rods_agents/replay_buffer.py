@@ -140,6 +140,11 @@ class ReplayBuffer:
     def __len__(self) -> int:
         return len(self.entries)
 
+    @property
+    def variant_count(self) -> int:
+        """Active entries that are synthesized variants (not seeds)."""
+        return sum(1 for e in self.entries.values() if e.parent is not None)
+
     def label(self, task_id: str) -> str:
         return self.detector.label(task_id) or UNSEEN
 
@@ -176,7 +181,7 @@ class ReplayBuffer:
             share={label: labels.count(label) / max(len(labels), 1) for label in (*LABELS, UNSEEN)},
             admitted=admitted, retired=retired,
             mean_variance=float(np.mean(visited)) if visited else 0.0,
-            variants=sum(1 for e in self.entries.values() if e.parent is not None))
+            variants=self.variant_count)
         self.history.append(stats)
         return stats
 

@@ -107,9 +107,7 @@ _SIGNATURES: dict[tuple, dict] = {}
 
 def signature(graph: nx.DiGraph, turns: int) -> dict:
     """Structural complexity: calls, depth, width, turns, tool multiset, WL hash by tool."""
-    # Memoised on the labelled structure: a synthesizer signs the same few shapes thousands of
-    # times, and networkx's generations and hash cost more than reading the shape.
-    return _signed(_shape(graph), turns, lambda: graph)
+    return _signed(_shape(graph), turns, lambda: _graph_signature(graph))
 
 
 def calls_signature(calls: list[dict], turns: int) -> dict:
@@ -118,9 +116,15 @@ def calls_signature(calls: list[dict], turns: int) -> dict:
     index = {call["id"]: k for k, call in enumerate(calls)}
     shape = (tuple(call["tool"] for call in calls),
              tuple(sorted({(index[ref[REF]], k) for k, call in enumerate(calls) for ref in refs_in(call["args"])})))
+    return _signed(shape, turns, lambda: _shape_signature(*shape))
+
+
+def _signed(shape: tuple, turns: int, compute) -> dict:
+    # Memoised on the labelled structure: a synthesizer signs the same few shapes thousands of
+    # times, and networkx's generations and hash cost more than reading the shape.
     known = _SIGNATURES.get(shape)
     if known is None:
-        known = _SIGNATURES[shape] = _shape_signature(*shape)
+        known = _SIGNATURES[shape] = compute()
     return {"calls": known["calls"], "depth": known["depth"], "width": known["width"], "turns": turns,
             "tools": list(known["tools"]), "wl_hash": known["wl_hash"]}
 
@@ -158,20 +162,11 @@ def _wl_hash(tools: tuple, succ: list, pred: list, iterations: int = 3) -> str:
     return _blake(str(tuple(counts)))
 
 
-def _signed(shape: tuple, turns: int, graph_of) -> dict:
-    known = _SIGNATURES.get(shape)
-    if known is None:
-        graph = graph_of()
-        generations = [len(g) for g in nx.topological_generations(graph)]
-        with warnings.catch_warnings():  # networkx notes that its directed hashes changed in 3.5
-            warnings.simplefilter("ignore", UserWarning)
-            wl_hash = nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool")
-        known = _SIGNATURES[shape] = {
-            "calls": graph.number_of_nodes(),
-            "depth": len(generations),
-            "width": max(generations, default=0),
-            "tools": sorted(Counter(nx.get_node_attributes(graph, "tool").values()).items()),
-            "wl_hash": wl_hash,
-        }
-    return {"calls": known["calls"], "depth": known["depth"], "width": known["width"], "turns": turns,
-            "tools": list(known["tools"]), "wl_hash": known["wl_hash"]}
+def _graph_signature(graph: nx.DiGraph) -> dict:
+    """The turn-free part of ``signature``, with networkx."""
+    generations = [len(g) for g in nx.topological_generations(graph)]
+    with warnings.catch_warnings():  # networkx notes that its directed hashes changed in 3.5
+        warnings.simplefilter("ignore", UserWarning)
+        wl_hash = nx.weisfeiler_lehman_graph_hash(graph, node_attr="tool")
+    return {"calls": graph.number_of_nodes(), "depth": len(generations), "width": max(generations, default=0),
+            "tools": sorted(Counter(nx.get_node_attributes(graph, "tool").values()).items()), "wl_hash": wl_hash}

@@ -146,23 +146,20 @@ class ArgumentValidator:
         self._validator = jsonschema.Draft202012Validator(schema)
         self._accept = _compile(schema)
 
+    def _accepts(self, instance: Any) -> bool:
+        """Does the compiled acceptor accept ``instance``? (False: ask jsonschema.)"""
+        try:
+            return self._accept is not None and self._accept(instance)
+        except TypeError:  # a comparison the acceptor cannot make: let jsonschema judge
+            return False
+
     def valid(self, instance: Any) -> bool:
         """``error(instance) is None``, without working out the message when it is not."""
-        if self._accept is not None:
-            try:
-                if self._accept(instance):
-                    return True
-            except TypeError:
-                pass
-        return self._validator.is_valid(instance)
+        return self._accepts(instance) or self._validator.is_valid(instance)
 
     def error(self, instance: Any) -> str | None:
-        if self._accept is not None:
-            try:
-                if self._accept(instance):
-                    return None
-            except TypeError:  # a comparison the acceptor cannot make: let jsonschema judge
-                pass
+        if self._accepts(instance):
+            return None
         error = jsonschema.exceptions.best_match(self._validator.iter_errors(instance))
         if error is None:
             return None

@@ -16,7 +16,7 @@ import pytest
 ray = pytest.importorskip("ray")
 
 import rods_envs  # noqa: E402
-from rods_agents.policies import RandomPolicy  # noqa: E402
+from rods_agents.evaluate import EpisodeSeededRandom as SeededRandom  # noqa: E402
 from rods_agents.ray_rollouts import (  # noqa: E402
     Episode,
     RayEpisodes,
@@ -60,22 +60,6 @@ def test_tasks():
 
 def make_oracle():
     return rods_envs.OraclePolicy(rods_envs.load_suite("rods-v1").split("test"))
-
-
-class SeededRandom:
-    """The random baseline, reseeded before every episode by the driver."""
-
-    def __init__(self):
-        self.inner = RandomPolicy(0)
-
-    def seed(self, seed):
-        self.inner = RandomPolicy(seed)
-
-    def reset(self, info):
-        self.inner.reset(info)
-
-    def act(self, observation, info):
-        return self.inner.act(observation, info)
 
 
 class Saboteur:

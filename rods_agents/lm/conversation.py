@@ -31,6 +31,12 @@ def tool_call_message(name: str, arguments: dict) -> dict:
             "tool_calls": [{"type": "function", "function": {"name": name, "arguments": arguments}}]}
 
 
+def user_words(messages: list[dict]) -> str:
+    """What the user (or the environment's notices) said in ``messages``: the result of a
+    ``reply_to_user`` call."""
+    return "\n".join(m["content"] for m in messages if m.get("role") in ("user", "system"))
+
+
 def gold_conversation(task) -> dict:
     """The oracle's episode of ``task`` as chat messages, with the tool schemas the model sees."""
     from .tools import lm_tool_schemas

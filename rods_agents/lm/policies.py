@@ -38,7 +38,7 @@ from pathlib import Path
 from rods_envs.actions import parse_action
 from rods_envs.env import GIVE_UP
 
-from .conversation import system_prompt
+from .conversation import system_prompt, user_words
 
 REPLY_TOOL = "reply_to_user"
 SETTINGS_FILE = "rods.json"      # next to a model: {"reply_tool": true}, as `rods train` writes it
@@ -97,9 +97,9 @@ class ChatPolicy:
     # -- what the env said ------------------------------------------------------------------------
     def _receive(self, new: list[dict]) -> None:
         if self._reply_id is not _NO_REPLY:
-            said = [m["content"] for m in new if m.get("role") in ("user", "system")]
+            said = user_words(new)
             if said:   # the user's answer is the result of the reply_to_user call, as in trl_env
-                self.messages.append(self.tool_result(REPLY_TOOL, self._reply_id, "\n".join(said)))
+                self.messages.append(self.tool_result(REPLY_TOOL, self._reply_id, said))
             self._reply_id = _NO_REPLY
             return
         for m in new:
@@ -169,6 +169,15 @@ def pick_device(device=None):
     return torch.device("cpu")
 
 
+def seed_generator(generator, seed: int | None):
+    """``generator`` (a torch.Generator) seeded with ``seed`` taken to 64 bits, or from the OS."""
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(int(seed) & 0xFFFF_FFFF_FFFF_FFFF)
+    return generator
+
+
 def load_local(path):
     """``(model, tokenizer)`` from a local directory; never a download."""
     from .tiny import load_pretrained
@@ -195,8 +204,8 @@ class LocalChatModel:
             source = getattr(model, "name_or_path", "")
             if not source or not Path(source).is_dir():
                 raise ValueError("pass the tokenizer with the model (or a model directory that holds both)")
-            from .tiny import load_pretrained
-            tokenizer = load_pretrained(source)[1]
+            from .tiny import load_tokenizer
+            tokenizer = load_tokenizer(source)
         if not getattr(tokenizer, "chat_template", None):
             raise ValueError(f"the tokenizer of {self.name} has no chat template, so it cannot render a conversation")
         if getattr(model, "hf_device_map", None) and device is None:
@@ -330,10 +339,7 @@ class HFPolicy(ChatPolicy):
         self.reset()
 
     def seed(self, seed: int | None) -> None:
-        if seed is None:
-            self.generator.seed()
-        else:
-            self.generator.manual_seed(int(seed) & 0xFFFF_FFFF_FFFF_FFFF)
+        seed_generator(self.generator, seed)
 
     def tool_schemas(self, env_tools: list[dict]) -> list[dict]:
         """The tools as the model was trained to see them (cached: they are the same every step)."""

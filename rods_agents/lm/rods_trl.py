@@ -68,7 +68,7 @@ class BufferPrompts:
     retired since (a batch may be fetched one step ahead of the callback that retires it)."""
 
     def __init__(self, buffer, seed: int = 0, remember: int = 4096):
-        self.buffer, self.seed, self.remember = buffer, seed, remember
+        self.buffer, self.remember = buffer, remember
         self.rng = np.random.default_rng([seed, 0x7A1])
         self.served: OrderedDict = OrderedDict()
 
@@ -94,14 +94,11 @@ class RODSCallback(TrainerCallback):
     def __init__(self, buffer, log: RewardLog, group_size: int):
         self.buffer, self.log, self.group_size = buffer, log, group_size
         self.groups_seen = 0
-        self.rounds: list = []
 
     def on_step_end(self, args, state, control, **kwargs):
         for task_id, rewards in self.log.groups(self.group_size):
-            stats = self.buffer.record_group(task_id, rewards)
+            self.buffer.record_group(task_id, rewards)   # a finished round lands in buffer.history
             self.groups_seen += 1
-            if stats is not None:
-                self.rounds.append(stats)
         return control
 
     def on_log(self, args, state, control, logs=None, **kwargs):
@@ -109,7 +106,7 @@ class RODSCallback(TrainerCallback):
             logs["rods/buffer_size"] = len(self.buffer)
             logs["rods/groups"] = self.groups_seen
             logs["rods/rounds"] = self.buffer.round
-            logs["rods/variants"] = sum(1 for e in self.buffer.entries.values() if e.parent is not None)
+            logs["rods/variants"] = self.buffer.variant_count
         return control
 
 

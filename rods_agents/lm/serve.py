@@ -29,7 +29,7 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from .policies import LocalChatModel, text_outside_calls
+from .policies import LocalChatModel, seed_generator, text_outside_calls
 
 MAX_BODY_BYTES = 16 * 1024 * 1024
 DEFAULT_MAX_TOKENS = 256
@@ -130,13 +130,9 @@ class ChatServer(ThreadingHTTPServer):
             raise ValueError(f"max_tokens must be at least 1, not {max_tokens}")
         self.chat, self.model_name, self.quiet, self.max_tokens = chat, name, quiet, max_tokens
         self.lock, self._stats_lock = threading.Lock(), threading.Lock()
-        self.requests = self.completions = self.rejected = 0
+        self.completions = 0     # answered chat requests
         self.created = int(time.time())
         super().__init__(address, ChatHandler)
-
-    def count(self, what: str) -> None:
-        with self._stats_lock:
-            setattr(self, what, getattr(self, what) + 1)
 
     @property
     def url(self) -> str:
@@ -165,7 +161,8 @@ class ChatServer(ThreadingHTTPServer):
                                  param="messages")
             new_ids, finish = self.chat.generate(prompt, room, temperature, self._generator(seed))
             text, calls = self.chat.parse(new_ids, prompt)
-        self.count("completions")
+        with self._stats_lock:
+            self.completions += 1
         message = {"role": "assistant", "content": text}
         if calls:
             message = {"role": "assistant", "content": text_outside_calls(text) or None, "tool_calls": [
@@ -182,12 +179,7 @@ class ChatServer(ThreadingHTTPServer):
     def _generator(self, seed):
         import torch
 
-        generator = torch.Generator(device=self.chat.device)
-        if seed is None:
-            generator.seed()
-        else:
-            generator.manual_seed(seed & 0xFFFF_FFFF_FFFF_FFFF)
-        return generator
+        return seed_generator(torch.Generator(device=self.chat.device), seed)
 
     def models(self) -> dict:
         return {"object": "list", "data": [{"id": self.model_name, "object": "model", "created": self.created,
@@ -200,13 +192,11 @@ class ChatHandler(BaseHTTPRequestHandler):
     timeout = 120            # seconds a client may take to send its request; a stalled one is dropped
 
     def do_GET(self):
-        self.server.count("requests")
         if self.path.rstrip("/") in ("/v1/models", "/models"):
             return self._reply(HTTPStatus.OK, self.server.models())
         self._error(HTTPStatus.NOT_FOUND, f"no route GET {self.path}; try GET /v1/models", "not_found")
 
     def do_POST(self):
-        self.server.count("requests")
         if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
             self._drain()
             return self._error(HTTPStatus.NOT_FOUND, f"no route POST {self.path}; try POST /v1/chat/completions",
@@ -243,7 +233,6 @@ class ChatHandler(BaseHTTPRequestHandler):
 
     def _error(self, status: HTTPStatus, message: str, code: str = "invalid_request_error",
                param: str | None = None, close: bool = False) -> None:
-        self.server.count("rejected")
         if close:
             self.close_connection = True
         self._reply(status, {"error": {"message": message, "type": "invalid_request_error"

@@ -99,16 +99,22 @@ def build_tiny(out_dir: str | Path, tasks=None, vocab_size: int = 8192, seed: in
 
 def load_pretrained(path: str | Path):
     """``(model, tokenizer)`` from a directory written by ``build_tiny`` or ``save_pretrained``."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerFast
+    from transformers import AutoModelForCausalLM
 
     path = Path(path)
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"no model in {path} (expected config.json; build one with `rods train --model tiny`)")
+    tokenizer = load_tokenizer(path)
+    return AutoModelForCausalLM.from_pretrained(path, local_files_only=True), tokenizer
+
+
+def load_tokenizer(path: str | Path):
+    """The tokenizer saved in a model directory."""
+    from transformers import AutoTokenizer, PreTrainedTokenizerFast
+
+    path = Path(path)
     if json.loads((path / "tokenizer_config.json").read_text()).get("rods_tiny"):
         # AutoTokenizer would pick Qwen2's tokenizer class for a qwen2 config and put Qwen2's word
         # split back in front of our byte-level BPE: load the tokenizer exactly as it was saved.
-        tokenizer = PreTrainedTokenizerFast.from_pretrained(path, padding_side="left", local_files_only=True)
-    else:
-        tokenizer = AutoTokenizer.from_pretrained(path, padding_side="left", local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(path, local_files_only=True)
-    return model, tokenizer
+        return PreTrainedTokenizerFast.from_pretrained(path, padding_side="left", local_files_only=True)
+    return AutoTokenizer.from_pretrained(path, padding_side="left", local_files_only=True)

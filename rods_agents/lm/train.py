@@ -26,6 +26,8 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
+from .policies import SETTINGS_FILE
+
 BUFFER_FILE = "rods_buffer.json"
 EVAL_MAX_STEPS, EVAL_NEW_TOKENS = 32, 160   # the oracle needs at most ~20 steps and ~60 tokens a call
 
@@ -56,13 +58,13 @@ class TrainArgs:
 
 
 def _done(path: Path) -> bool:
-    return (path / "rods.json").is_file()
+    return (path / SETTINGS_FILE).is_file()
 
 
 def _save(model, tokenizer, path: Path, **extra) -> None:
     model.save_pretrained(path)
     tokenizer.save_pretrained(path)
-    (path / "rods.json").write_text(json.dumps({"reply_tool": True, **extra}, indent=2))
+    (path / SETTINGS_FILE).write_text(json.dumps({"reply_tool": True, **extra}, indent=2))
 
 
 def held_out_success(model, tokenizer, domain: str, count: int, seed: int) -> dict:
@@ -172,7 +174,7 @@ def run_grpo(args: TrainArgs, model, tokenizer, out: Path) -> dict:
                "mean_reward_last": rewards[-1] if rewards else None}
     if buffer is not None:
         figures.update(buffer_size=len(buffer), rounds=buffer.round,
-                       variants=sum(1 for e in buffer.entries.values() if e.parent is not None))
+                       variants=buffer.variant_count)
     return figures
 
 

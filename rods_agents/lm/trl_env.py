@@ -26,6 +26,7 @@ from typing import Callable
 from rods_envs.domains import get_domain
 from rods_envs.env import ToolUseEnv
 
+from .conversation import tool_call_message, user_words
 from .tools import tool_function
 
 CONVERSATION_OVER = "(The user has nothing more to ask: the conversation is over. Do not call any tool.)"
@@ -64,8 +65,8 @@ class RodsToolEnv:
             return CONVERSATION_OVER
         _, _, terminated, truncated, info = self._env.step(str(message))
         self._info, self._over = info, terminated or truncated
-        said = [m["content"] for m in info["messages"] if m["role"] in ("user", "system")]
-        return "\n".join(said) if said and not self._over else CONVERSATION_OVER
+        said = user_words(info["messages"])
+        return said if said and not self._over else CONVERSATION_OVER
 
     def get_reward(self) -> float:
         env = self._env
@@ -78,9 +79,7 @@ class RodsToolEnv:
     def _run_tool(self, name: str, arguments: dict) -> str:
         if self._over:
             return "Error: the conversation is over; no tool can run."
-        message = {"role": "assistant", "content": "",
-                   "tool_calls": [{"type": "function", "function": {"name": name, "arguments": arguments}}]}
-        _, _, terminated, truncated, info = self._env.step(message)
+        _, _, terminated, truncated, info = self._env.step(tool_call_message(name, arguments))
         self._info, self._over = info, terminated or truncated
         return "\n".join(m["content"] for m in info["messages"])
 

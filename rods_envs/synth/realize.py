@@ -25,7 +25,7 @@ from ..tool import ToolError
 from .draws import in_random_order
 from .patterns import STAR, expand, first_star
 from .phrasing import MissingValue, ParamView, Phrasebook
-from .skeleton import Lit, Node, Pick, Skeleton, bindings
+from .skeleton import Lit, Node, Pick, Skeleton, leaves
 
 TRIES = 8
 
@@ -86,6 +86,12 @@ def _selector(items: list, k: int, prefix: tuple, rng, asked: str | None = None,
     return Selector(noun, "", element, k + 1)
 
 
+def tellable(value: Any) -> bool:
+    """Can the user be told ``value``: a scalar, or a list of scalars?"""
+    return value is not None and not isinstance(value, dict) and not (
+        isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value))
+
+
 def _likeness(entity: Any, wanted: tuple) -> int:
     """How many of the plain fields ``wanted`` (sorted items) ``entity`` shares."""
     if not isinstance(entity, dict):
@@ -117,17 +123,11 @@ def _take(buckets: list[list], rng, limit: int) -> list:
     return out
 
 
-def _best_first(candidates: list, score, rng, limit: int) -> list:
-    """The first ``limit`` of ``candidates`` in a random order, stably sorted by ``score``
-    (highest first; None: no sorting)."""
-    return _take(_buckets(candidates, score), rng, limit)
-
-
 def _ranked(candidates: list, entity_of, seen: tuple, rng, limit: int | None = None) -> list:
     """``candidates`` shuffled, then ordered by how many plain fields they share with ``seen``
     (the first ``limit`` of them)."""
     score = (lambda candidate: _likeness(entity_of(candidate), seen)) if seen else None
-    return _best_first(candidates, score, rng, len(candidates) if limit is None else limit)
+    return _take(_buckets(candidates, score), rng, len(candidates) if limit is None else limit)
 
 
 class Realiser:
@@ -158,7 +158,7 @@ class Realiser:
         memo = (id(world), pattern, key)
         found = self._matches.get(memo)
         if found is None:
-            self.blob(world)
+            self.blob(world)      # keeps the world alive, so no other world can take its id
             fixed = {} if key is None else {first_star(pattern): key}
             found = self._matches[memo] = expand(world, pattern, fixed)
         return found
@@ -455,8 +455,7 @@ class Realisation:
             value = lookup(self.results[n], path)
         except (KeyError, IndexError, TypeError):
             raise Unrealizable("the answer field is missing") from None
-        if value is None or isinstance(value, dict) or (
-                isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value)):
+        if not tellable(value):
             raise Unrealizable("the answer is not a scalar")
         name = next((str(step) for step in reversed(path) if not isinstance(step, int)), "result")
         field = _singular(name) if path and isinstance(path[-1], int) else name   # ["lines", 0] asks for a line
@@ -469,7 +468,7 @@ class Realisation:
         params: dict[str, ParamView] = {}
         for name, tree in node.args.items():
             semantic = properties.get(name, {}).get("x-semantic") or name
-            found = bindings(tree)
+            found = leaves(tree)
             first = found[0] if found else None
             if type(first) is Lit:
                 value = [bound[id(x)] for x in found] if isinstance(tree, list) else bound[id(first)]

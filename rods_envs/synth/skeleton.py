@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from ..plan import REF, is_ref, parts
+from ..plan import REF, is_ref
 from .patterns import STAR, WorldIndex, first_star
 
 
@@ -103,20 +103,15 @@ class Skeleton:
         return [j for j, n in enumerate(self.nodes) if any(p.node == index for p in picks(n.args))]
 
 
-def leaves(tree: Any):
-    """The bindings (Lit, Pick) in an argument tree."""
-    return parts(tree, lambda x: isinstance(x, (Lit, Pick)))
-
-
-def bindings(tree: Any) -> list:
-    """``list(leaves(tree))``, faster."""
+def leaves(tree: Any) -> list:
+    """The bindings (Lit, Pick) in an argument tree, depth first."""
     found: list = []
     _collect(tree, found)
     return found
 
 
 def _collect(tree: Any, found: list) -> None:
-    """``leaves`` into a list, depth first, without the generators."""
+    # Not ``plan.parts``: no generator per level (realising reads bindings on every try).
     kind = type(tree)
     if kind is Lit or kind is Pick:
         found.append(tree)

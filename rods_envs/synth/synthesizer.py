@@ -74,7 +74,7 @@ class Synthesizer(Resumable):
         self._worlds = [self.domain.make_world(self.world_rng) for _ in range(worlds)]
         self._digests: dict[int, tuple[dict, str]] = {}
         for world in self._worlds:       # per-world work no attempt changes: done with the worlds
-            self._key({"initial_state": world})
+            self._digest(world)
             self.realiser.blob(world)
         self.seen = {self._key(t.record) for t in self.seeds}
         self.rejected: collections.Counter = collections.Counter()
@@ -189,10 +189,12 @@ class Synthesizer(Resumable):
 
     def _key(self, record: dict) -> str:
         """``content_key``, with each world's digest computed once (worlds are few and shared)."""
-        world = record["initial_state"]
+        return content_key(record, self._digest(record["initial_state"]))
+
+    def _digest(self, world: dict) -> str:
         if id(world) not in self._digests:     # the entry holds the world, so its id stays its own
             self._digests[id(world)] = (world, state_digest(world))
-        return content_key(record, self._digests[id(world)][1])
+        return self._digests[id(world)][1]
 
     def verify(self, record: dict, gold=None, key: str | None = None) -> tuple[str | None, Task | None]:
         """(None, task) when ``record`` may be emitted, else (the reason, None). ``gold``, if

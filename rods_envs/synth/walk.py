@@ -25,7 +25,7 @@ from ..tool import SEMANTIC
 from .draws import in_random_order
 from .mutations import LiteralPool, answer_fields, bind_rest, fields_of_type
 from .patterns import STAR, first_star
-from .realize import Realisation, Realiser
+from .realize import Realisation, Realiser, tellable
 from .skeleton import Node, Pick, Skeleton
 
 PROPOSALS = 6      # proposals per position before the walk gives up on it
@@ -89,12 +89,6 @@ def _candidates(domain: Domain, parent: str | None, categories: frozenset, level
     return found
 
 
-def _scalar(value) -> bool:
-    """Can the user be told ``value`` (what ``Realisation.record`` accepts as an answer)?"""
-    return value is not None and not isinstance(value, dict) and not (
-        isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value))
-
-
 def _resolves(value, path: tuple) -> bool:
     try:
         lookup(value, path)
@@ -122,9 +116,9 @@ def _answerable(result, path: tuple) -> bool:
     i = first_star(path)
     try:
         if i is None:
-            return _scalar(lookup(result, path))
+            return tellable(lookup(result, path))
         items = lookup(result, path[:i])
-        return isinstance(items, list) and bool(items) and all(_scalar(lookup(x, path[i + 1:])) for x in items)
+        return isinstance(items, list) and bool(items) and all(tellable(lookup(x, path[i + 1:])) for x in items)
     except (KeyError, IndexError, TypeError):
         return False
 
